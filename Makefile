@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                      build ksm_rmap_probe.ko for the running kernel
+# make KDIR=<build dir>     ... for another kernel (e.g. /usr/src/linux-headers-<ver>)
+# make repro                build the static reproducer scripts/ksm_rmap_repro
+# make clean
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+CC_USER ?= gcc
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+repro: scripts/ksm_rmap_repro
+
+scripts/ksm_rmap_repro: scripts/ksm_rmap_repro.c
+	$(CC_USER) -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -f scripts/ksm_rmap_repro
+
+.PHONY: all module repro clean

@@ -1,0 +1,1005 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksm_rmap_probe.c - measure rmap_walk_ksm() (mm/ksm.c) on a running kernel
+ *
+ * For every KSM reverse-map walk this module counts the anon_vma
+ * interval-tree iterations, why each visited VMA was skipped (address
+ * outside it, or the mm check of the pass), how many were handed to
+ * rmap_one(), and how long the anon_vma lock was held; it flags walks that
+ * completed but found fewer mappings than the folio has.
+ *
+ * usage: insmod ksm_rmap_probe.ko [enable=0|1] [max_walkers=N]
+ *        cat /sys/kernel/debug/ksm_rmap/stats
+ *        echo 1 > /sys/kernel/debug/ksm_rmap/reset
+ *
+ * The pipeline, in the order of this file:
+ *  1. hooks: a kretprobe on rmap_walk_ksm() opens and closes a walk;
+ *     kprobes on anon_vma_interval_tree_iter_first() and _iter_next() see
+ *     each loop and each visited VMA; kprobes on down_read() and up_read()
+ *     give the edges of the anon_vma lock.
+ *  2. per-task state: the walk lives in its kretprobe instance; a lock-free
+ *     table maps the walking task to it, so the other probes find it.
+ *     Walks run concurrently, from ksmd, kswapd, kcompactd and user tasks.
+ *  3. loop accounting: each iter_next() entry is one visited VMA, classified
+ *     as the kernel does; up_read() ends the loop, and if the tree holds a
+ *     further node the body left the walk on it (see krp_loop_end()).
+ *  4. aggregation: at walk end its totals go into per-CPU totals and a
+ *     ring of recent walks.
+ *  5. presentation: /sys/kernel/debug/ksm_rmap/{stats,walks,hist,reset,enable}
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kprobes.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/percpu.h>
+#include <linux/hash.h>
+#include <linux/uaccess.h>
+#include <linux/rbtree.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/ktime.h>
+
+#include "ksm_rmap_probe.h"
+
+static bool enable = true;
+module_param(enable, bool, 0400);
+MODULE_PARM_DESC(enable, "Start counting at load (default 1); see debugfs enable");
+
+static unsigned int max_walkers = 128;
+module_param(max_walkers, uint, 0400);
+MODULE_PARM_DESC(max_walkers, "Walks tracked at the same time (default 128)");
+
+/* Symbols probed; parameters so that an unknown kernel fails by name. */
+static char *walk_sym = "rmap_walk_ksm";
+module_param(walk_sym, charp, 0400);
+static char *first_sym = "anon_vma_interval_tree_iter_first";
+module_param(first_sym, charp, 0400);
+static char *next_sym = "anon_vma_interval_tree_iter_next";
+module_param(next_sym, charp, 0400);
+static char *lock_sym = "down_read";
+module_param(lock_sym, charp, 0400);
+static char *unlock_sym = "up_read";
+module_param(unlock_sym, charp, 0400);
+MODULE_PARM_DESC(walk_sym, "Function walked (default rmap_walk_ksm)");
+
+/* rwc->invalid_vma callbacks known not to sleep, which we may call too. */
+static const char * const krp_pure_invalid[] = {
+	"invalid_folio_referenced_vma",
+	"invalid_migration_vma",
+	"invalid_mkclean_vma",
+};
+
+static unsigned long krp_pure_invalid_addr[ARRAY_SIZE(krp_pure_invalid)];
+
+/* ------------------------------------------------------------------------
+ * 2. Per-task state
+ * ------------------------------------------------------------------------
+ *
+ * An open-addressing table of max_walkers slots (rounded up to a power of
+ * two), indexed by hash_ptr(task).  A walk claims the first free slot at or
+ * after its hash with cmpxchg; krp_probe_len is the longest distance ever
+ * used, which bounds every lookup.  Only the owning task ever matches a
+ * slot, so no lock is needed.
+ */
+struct krp_slot {
+	struct task_struct *task;
+	struct krp_walk *walk;
+};
+
+static struct krp_slot *krp_slots;
+static unsigned int krp_slot_bits;
+static unsigned int krp_probe_len;
+static atomic_t krp_active;
+
+static struct krp_walk *krp_find(void)
+{
+	unsigned int i, h, n;
+
+	if (!atomic_read(&krp_active))
+		return NULL;
+	h = hash_ptr(current, krp_slot_bits);
+	n = READ_ONCE(krp_probe_len);
+	for (i = 0; i <= n; i++) {
+		struct krp_slot *s = &krp_slots[(h + i) & ((1U << krp_slot_bits) - 1)];
+
+		if (READ_ONCE(s->task) == current)
+			return s->walk;
+	}
+	return NULL;
+}
+NOKPROBE_SYMBOL(krp_find);
+
+static bool krp_attach(struct krp_walk *w)
+{
+	unsigned int i, h = hash_ptr(current, krp_slot_bits);
+	unsigned int nr = 1U << krp_slot_bits;
+
+	for (i = 0; i < nr; i++) {
+		struct krp_slot *s = &krp_slots[(h + i) & (nr - 1)];
+		unsigned int old;
+
+		if (READ_ONCE(s->task) || cmpxchg(&s->task, NULL, current))
+			continue;
+		s->walk = w;
+		while ((old = READ_ONCE(krp_probe_len)) < i &&
+		       cmpxchg(&krp_probe_len, old, i) != old)
+			;
+		atomic_inc(&krp_active);
+		return true;
+	}
+	return false;
+}
+NOKPROBE_SYMBOL(krp_attach);
+
+static void krp_detach(void)
+{
+	unsigned int i, h = hash_ptr(current, krp_slot_bits);
+	unsigned int n = READ_ONCE(krp_probe_len);
+
+	for (i = 0; i <= n; i++) {
+		struct krp_slot *s = &krp_slots[(h + i) & ((1U << krp_slot_bits) - 1)];
+
+		if (READ_ONCE(s->task) == current) {
+			s->walk = NULL;
+			smp_store_release(&s->task, NULL);
+			atomic_dec(&krp_active);
+			return;
+		}
+	}
+}
+NOKPROBE_SYMBOL(krp_detach);
+
+/* ------------------------------------------------------------------------
+ * 3. Loop accounting
+ * ------------------------------------------------------------------------
+ */
+
+static enum krp_layout krp_layout = KRP_LAYOUT_KNOWN ? KRP_LAYOUT_UNVERIFIED :
+						       KRP_LAYOUT_UNSUPPORTED;
+
+static void krp_layout_bad(struct krp_walk *w, const char *why)
+{
+	w->classify = false;
+	if (xchg(&krp_layout, KRP_LAYOUT_MISMATCH) != KRP_LAYOUT_MISMATCH)
+		pr_warn("ksm_rmap_item layout check failed (%s): skip classification disabled, counting continues\n",
+			why);
+}
+NOKPROBE_SYMBOL(krp_layout_bad);
+
+/*
+ * Advance to the rmap_item the kernel is about to walk and check it.  The
+ * stable node's hlist cannot change under us: the folio lock is held for
+ * the whole walk.  Every read of the private structures goes through
+ * get_kernel_nofault() and is checked before anything is derived from it:
+ * the item must point back at this stable node, carry STABLE_FLAG, and name
+ * the very anon_vma whose tree the kernel is about to walk.
+ */
+static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
+{
+	unsigned long node = 0, item, head, anon_vma, address, pprev;
+	unsigned long hlist = w->stable_node + KRP_STABLE_HLIST;
+	struct mm_struct *mm;
+
+	if (!w->classify)
+		return;
+	if (w->cursor && get_kernel_nofault(node, (unsigned long *)w->cursor))
+		return krp_layout_bad(w, "rmap_item hlist unreadable");
+	if (!node) {
+		if (w->cursor && w->pass)
+			return krp_layout_bad(w, "more loops than rmap_items");
+		if (w->cursor)
+			w->pass = 1;
+		if (get_kernel_nofault(node, (unsigned long *)hlist) || !node)
+			return krp_layout_bad(w, "stable_node hlist empty or unreadable");
+		if (get_kernel_nofault(pprev, (unsigned long *)(node + sizeof(void *))) ||
+		    pprev != hlist)
+			return krp_layout_bad(w, "stable_node hlist does not link back");
+	}
+	item = node - KRP_ITEM_HLIST;
+	if (get_kernel_nofault(head, (unsigned long *)(item + KRP_ITEM_HEAD)) ||
+	    get_kernel_nofault(anon_vma, (unsigned long *)(item + KRP_ITEM_ANON_VMA)) ||
+	    get_kernel_nofault(mm, (struct mm_struct **)(item + KRP_ITEM_MM)) ||
+	    get_kernel_nofault(address, (unsigned long *)(item + KRP_ITEM_ADDRESS)))
+		return krp_layout_bad(w, "rmap_item unreadable");
+	if (head != w->stable_node)
+		return krp_layout_bad(w, "rmap_item->head is not the stable node");
+	if (anon_vma != (unsigned long)l->anon_vma)
+		return krp_layout_bad(w, "rmap_item->anon_vma is not the tree walked");
+	if (!(address & KRP_STABLE_FLAG))
+		return krp_layout_bad(w, "rmap_item->address lacks STABLE_FLAG");
+
+	w->cursor = node;
+	l->addr = address & PAGE_MASK;
+	l->mm = mm;
+	l->classify = true;
+	if (READ_ONCE(krp_layout) == KRP_LAYOUT_UNVERIFIED)
+		cmpxchg(&krp_layout, KRP_LAYOUT_UNVERIFIED, KRP_LAYOUT_OK);
+}
+NOKPROBE_SYMBOL(krp_item_next);
+
+/* The checks of rmap_walk_ksm()'s loop body, in its order. */
+static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
+			 struct vm_area_struct *vma)
+{
+	struct rmap_walk_control *rwc = w->rwc;
+
+	if (l->addr < vma->vm_start || l->addr >= vma->vm_end) {
+		l->skip_addr++;
+		return false;
+	}
+	if ((l->mm == vma->vm_mm) == w->pass) {
+		l->skip_mm++;
+		return false;
+	}
+	if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg)) {
+		l->skip_invalid++;
+		return false;
+	}
+	l->hits++;
+	return true;
+}
+NOKPROBE_SYMBOL(krp_classify);
+
+static inline unsigned long krp_avc_start(struct anon_vma_chain *avc)
+{
+	return avc->vma->vm_pgoff;
+}
+
+static inline unsigned long krp_avc_last(struct anon_vma_chain *avc)
+{
+	return avc->vma->vm_pgoff + vma_pages(avc->vma) - 1;
+}
+
+/* Leftmost node of the tree overlapping [first, last], or NULL. */
+static struct anon_vma_chain *krp_avc_first(struct rb_root_cached *root,
+					    unsigned long first,
+					    unsigned long last)
+{
+	struct rb_node *rb = root->rb_root.rb_node;
+
+	while (rb) {
+		struct anon_vma_chain *avc = rb_entry(rb, struct anon_vma_chain, rb);
+		struct rb_node *left = rb->rb_left;
+
+		if (left && rb_entry(left, struct anon_vma_chain,
+				     rb)->rb_subtree_last >= first) {
+			rb = left;
+			continue;
+		}
+		if (krp_avc_start(avc) > last)
+			return NULL;
+		if (krp_avc_last(avc) >= first)
+			return avc;
+		rb = rb->rb_right;
+	}
+	return NULL;
+}
+NOKPROBE_SYMBOL(krp_avc_first);
+
+/* The node after @avc (in tree order) overlapping [first, last], or NULL. */
+static struct anon_vma_chain *krp_avc_next(struct anon_vma_chain *avc,
+					   unsigned long first,
+					   unsigned long last)
+{
+	struct rb_node *rb;
+
+	for (rb = rb_next(&avc->rb); rb; rb = rb_next(rb)) {
+		avc = rb_entry(rb, struct anon_vma_chain, rb);
+		if (krp_avc_start(avc) > last)
+			return NULL;
+		if (krp_avc_last(avc) >= first)
+			return avc;
+	}
+	return NULL;
+}
+NOKPROBE_SYMBOL(krp_avc_next);
+
+static inline unsigned int krp_bucket(u64 v)
+{
+	return min_t(unsigned int, fls64(v), KRP_HIST_BUCKETS - 1);
+}
+
+/*
+ * End of one loop: called at up_read() entry with the lock still held
+ * (@locked), or when a loop's up_read() was never seen.
+ *
+ * iter_next(node) is entered once for every node whose loop body finished
+ * with "continue"; a loop that ran out of tree then unlocks.  A body that
+ * left the walk instead (rmap_one() said stop, or done()) ran on one more
+ * node that iter_next() never saw: the next node of the range after the
+ * last one it saw.  So that node exists exactly when the loop ended early,
+ * and it was a hit.  Finding it costs one rb_next() for a full-range walk,
+ * a descent of the tree otherwise.
+ */
+static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
+{
+	struct krp_loop *l = &w->loop;
+	struct krp_totals *s = &w->sum;
+	u64 hold = now > l->t_hold ? now - l->t_hold : 0;
+	struct anon_vma_chain *tail = NULL;
+
+	w->in_loop = false;
+	w->early = false;
+	if (locked) {
+		if (l->prev)
+			tail = krp_avc_next(l->prev, l->first, l->last);
+		else
+			tail = krp_avc_first(l->root, l->first, l->last);
+	}
+	if (tail) {
+		w->early = true;
+		l->iterations++;
+		if (l->classify && !krp_classify(w, l, tail->vma))
+			s->anomalies++;
+	}
+
+	s->loops++;
+	s->iterations += l->iterations;
+	s->max_loop_iterations = max_t(u64, s->max_loop_iterations, l->iterations);
+	s->total_hold_ns += hold;
+	s->max_hold_ns = max(s->max_hold_ns, hold);
+	s->hist_hold[krp_bucket(hold)]++;
+	s->hist_iter[krp_bucket(l->iterations)]++;
+	if (l->first == 0 && l->last == ULONG_MAX)
+		s->range_full_loops++;
+	else
+		s->range_narrow_loops++;
+	if (!l->classify) {
+		s->unclassified_loops++;
+		return;
+	}
+	s->skip_addr += l->skip_addr;
+	s->skip_mm += l->skip_mm;
+	s->skip_invalid += l->skip_invalid;
+	s->hits += l->hits;
+	s->max_loop_skip_addr = max_t(u64, s->max_loop_skip_addr, l->skip_addr);
+	s->max_loop_skip_mm = max_t(u64, s->max_loop_skip_mm, l->skip_mm);
+}
+NOKPROBE_SYMBOL(krp_loop_end);
+
+/* ------------------------------------------------------------------------
+ * 1. Hooks (kprobe handlers: lean, no locks, no allocation)
+ * ------------------------------------------------------------------------
+ */
+
+/* iter_first(root, first, last): the lock is held, a loop starts. */
+static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct krp_walk *w = krp_find();
+	struct krp_loop *l;
+	u64 now;
+
+	if (!w)
+		return 0;
+	now = ktime_get_ns();
+	if (w->in_loop) {
+		w->sum.probe_misses++;	/* the last loop's up_read() */
+		krp_loop_end(w, now, false);
+	}
+	l = &w->loop;
+	memset(l, 0, sizeof(*l));
+	l->anon_vma = krp_tree_anon_vma(regs_get_kernel_argument(regs, 0));
+	l->root = &l->anon_vma->rb_root;
+	l->sem = &l->anon_vma->root->rwsem;
+	l->first = regs_get_kernel_argument(regs, 1);
+	l->last = regs_get_kernel_argument(regs, 2);
+	if (w->waiting) {
+		w->waiting = false;
+		if (w->wait_sem == l->sem) {
+			u64 wait = now - w->t_wait;
+
+			w->sum.trylock_contended++;
+			w->sum.total_wait_ns += wait;
+			w->sum.max_wait_ns = max(w->sum.max_wait_ns, wait);
+		}
+	}
+	krp_item_next(w, l);
+	w->in_loop = true;
+	l->t_hold = ktime_get_ns();
+	return 0;
+}
+NOKPROBE_SYMBOL(krp_first_pre);
+
+/* iter_next(node, first, last): the body has finished with @node. */
+static int krp_next_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct anon_vma_chain *avc;
+	struct krp_walk *w = krp_find();
+
+	if (!w || !w->in_loop)
+		return 0;
+	avc = (struct anon_vma_chain *)regs_get_kernel_argument(regs, 0);
+	if (avc->anon_vma != w->loop.anon_vma)
+		return 0;	/* some other tree walked inside rmap_one() */
+	w->loop.prev = avc;
+	w->loop.iterations++;
+	if (w->loop.classify)
+		krp_classify(w, &w->loop, avc->vma);
+	return 0;
+}
+NOKPROBE_SYMBOL(krp_next_pre);
+
+/* down_read() between loops: the trylock failed and the walker waits. */
+static int krp_lock_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct krp_walk *w = krp_find();
+
+	if (!w || w->in_loop)
+		return 0;
+	w->waiting = true;
+	w->wait_sem = (struct rw_semaphore *)regs_get_kernel_argument(regs, 0);
+	w->t_wait = ktime_get_ns();
+	return 0;
+}
+NOKPROBE_SYMBOL(krp_lock_pre);
+
+/* up_read() of the walked anon_vma: the loop ends, the lock is still held. */
+static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct krp_walk *w = krp_find();
+	u64 now;
+
+	if (!w || !w->in_loop ||
+	    (struct rw_semaphore *)regs_get_kernel_argument(regs, 0) != w->loop.sem)
+		return 0;
+	now = ktime_get_ns();
+	krp_loop_end(w, now, true);
+	return 0;
+}
+NOKPROBE_SYMBOL(krp_unlock_pre);
+
+/* ------------------------------------------------------------------------
+ * 4. Aggregation
+ * ------------------------------------------------------------------------
+ *
+ * krp_gen is even while counting; a reset makes it odd, waits for every
+ * handler to finish (synchronize_rcu(): they run with preemption off),
+ * clears, and makes it even again.  A walk whose generation is not the
+ * current one is dropped, so a reset never leaves half a walk behind.
+ */
+static struct krp_totals __percpu *krp_stats;
+static unsigned long krp_gen;
+static DEFINE_MUTEX(krp_reset_lock);
+
+static DEFINE_RAW_SPINLOCK(krp_ring_lock);
+static struct krp_record krp_ring[KRP_RECENT_WALKS];
+static u64 krp_ring_seq;
+
+/* Sum (or max) one set of totals into another. */
+static void krp_add(struct krp_totals *to, const struct krp_totals *from)
+{
+	int i;
+
+#define KRP_SUM(f)	(to->f += from->f)
+#define KRP_MAX(f)	(to->f = max(to->f, from->f))
+	KRP_SUM(walks);
+	KRP_SUM(loops);
+	KRP_SUM(iterations);
+	KRP_SUM(skip_addr);
+	KRP_SUM(skip_mm);
+	KRP_SUM(skip_invalid);
+	KRP_SUM(hits);
+	KRP_MAX(max_loop_iterations);
+	KRP_MAX(max_loop_skip_addr);
+	KRP_MAX(max_loop_skip_mm);
+	KRP_MAX(max_hold_ns);
+	KRP_SUM(total_hold_ns);
+	KRP_MAX(max_wait_ns);
+	KRP_SUM(total_wait_ns);
+	KRP_MAX(max_walk_ns);
+	KRP_SUM(total_walk_ns);
+	KRP_SUM(range_full_loops);
+	KRP_SUM(range_narrow_loops);
+	KRP_SUM(trylock_contended);
+	KRP_SUM(unclassified_loops);
+	KRP_SUM(incomplete_walks);
+	KRP_SUM(missed_mappings);
+	KRP_SUM(anomalies);
+	KRP_SUM(probe_misses);
+#undef KRP_SUM
+#undef KRP_MAX
+	for (i = 0; i < KRP_END_NR; i++)
+		to->ends[i] += from->ends[i];
+	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
+		to->hist_hold[i] += from->hist_hold[i];
+		to->hist_iter[i] += from->hist_iter[i];
+	}
+}
+NOKPROBE_SYMBOL(krp_add);
+
+static void krp_record(struct krp_walk *w, enum krp_end end)
+{
+	struct krp_totals *s = &w->sum;
+	struct krp_record *r;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&krp_ring_lock, flags);
+	r = &krp_ring[krp_ring_seq % KRP_RECENT_WALKS];
+	r->seq = ++krp_ring_seq;
+	r->pid = task_pid_nr(current);
+	strscpy(r->comm, current->comm, sizeof(r->comm));
+	r->rmap_one = w->rmap_one;
+	r->mapcount = w->mapcount;
+	r->passes = w->loop.anon_vma ? w->pass + 1 : 0;
+	r->end = end;
+	r->classify = w->classify;
+	r->loops = s->loops;
+	r->iterations = s->iterations;
+	r->skip_addr = s->skip_addr;
+	r->skip_mm = s->skip_mm;
+	r->hits = s->hits;
+	r->missed = s->missed_mappings;
+	r->max_hold_ns = s->max_hold_ns;
+	r->walk_ns = s->total_walk_ns;
+	raw_spin_unlock_irqrestore(&krp_ring_lock, flags);
+}
+NOKPROBE_SYMBOL(krp_record);
+
+/* ------------------------------------------------------------------------
+ * 1. Hooks, continued: the walk itself
+ * ------------------------------------------------------------------------
+ */
+
+static bool krp_invalid_vma_known(void *fn)
+{
+	int i;
+
+	if (!fn)
+		return true;
+	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid_addr); i++)
+		if (krp_pure_invalid_addr[i] == (unsigned long)fn)
+			return true;
+	return false;
+}
+NOKPROBE_SYMBOL(krp_invalid_vma_known);
+
+/* rmap_walk_ksm(folio, rwc) entry: claim the instance for this task. */
+static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct krp_walk *w = (struct krp_walk *)ri->data;
+	struct folio *folio;
+	struct rmap_walk_control *rwc;
+	unsigned long gen = READ_ONCE(krp_gen);
+
+	if (!READ_ONCE(enable) || (gen & 1))
+		return 1;
+	if (krp_find()) {		/* a walk inside a walk: not ours */
+		this_cpu_inc(krp_stats->probe_misses);
+		return 1;
+	}
+	folio = (struct folio *)regs_get_kernel_argument(regs, 0);
+	rwc = (struct rmap_walk_control *)regs_get_kernel_argument(regs, 1);
+
+	memset(w, 0, sizeof(*w));
+	w->task = current;
+	w->gen = gen;
+	w->folio = folio;
+	w->rwc = rwc;
+	w->rmap_one = rwc->rmap_one;
+	w->mapcount = folio_mapcount(folio);
+	w->stable_node = krp_folio_stable_node(folio);
+	/*
+	 * Classify only with a layout not known to be wrong, and only if the
+	 * kernel's own invalid_vma() check is one we can repeat safely.
+	 */
+	w->classify = KRP_LAYOUT_KNOWN &&
+		      READ_ONCE(krp_layout) != KRP_LAYOUT_MISMATCH &&
+		      krp_invalid_vma_known(rwc->invalid_vma);
+	if (!krp_attach(w)) {
+		this_cpu_inc(krp_stats->probe_misses);
+		return 1;
+	}
+	w->t_start = ktime_get_ns();
+	return 0;
+}
+NOKPROBE_SYMBOL(krp_walk_entry);
+
+/* rmap_walk_ksm() return: how did it end, what did it miss; publish. */
+static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct krp_walk *w = (struct krp_walk *)ri->data;
+	struct krp_totals *s = &w->sum;
+	u64 now = ktime_get_ns();
+	enum krp_end end;
+
+	if (w->in_loop) {
+		s->probe_misses++;	/* the last loop's up_read() */
+		krp_loop_end(w, now, false);
+	}
+	krp_detach();
+
+	if (READ_ONCE(w->rwc->contended)) {
+		end = KRP_END_CONTENDED;
+		s->trylock_contended++;
+	} else if (!w->stable_node) {
+		end = KRP_END_EMPTY;
+	} else if (w->early) {
+		/* every done() in the kernel is folio_not_mapped() */
+		end = w->rwc->done && !folio_mapped(w->folio) ?
+			KRP_END_DONE : KRP_END_STOP;
+	} else {
+		end = KRP_END_COMPLETE;
+	}
+	s->walks = 1;
+	s->ends[end] = 1;
+	s->total_walk_ns = now - w->t_start;
+	s->max_walk_ns = s->total_walk_ns;
+	/*
+	 * A walk that went through everything yet handed fewer VMAs to
+	 * rmap_one() than the folio has mappings cannot have found them all.
+	 */
+	if (end == KRP_END_COMPLETE && w->classify && s->hits < w->mapcount) {
+		s->incomplete_walks = 1;
+		s->missed_mappings = w->mapcount - s->hits;
+	}
+
+	if (w->gen != READ_ONCE(krp_gen))
+		return 0;	/* a reset happened meanwhile */
+	krp_add(this_cpu_ptr(krp_stats), s);
+	krp_record(w, end);
+	return 0;
+}
+NOKPROBE_SYMBOL(krp_walk_ret);
+
+static struct kretprobe krp_walk_probe = {
+	.entry_handler	= krp_walk_entry,
+	.handler	= krp_walk_ret,
+	.data_size	= sizeof(struct krp_walk),
+};
+
+enum { KRP_P_FIRST, KRP_P_NEXT, KRP_P_LOCK, KRP_P_UNLOCK, KRP_P_NR };
+
+static struct kprobe krp_probes[KRP_P_NR] = {
+	[KRP_P_FIRST]	= { .pre_handler = krp_first_pre },
+	[KRP_P_NEXT]	= { .pre_handler = krp_next_pre },
+	[KRP_P_LOCK]	= { .pre_handler = krp_lock_pre },
+	[KRP_P_UNLOCK]	= { .pre_handler = krp_unlock_pre },
+};
+
+/* kprobe misses are counters of their own; a reset remembers a baseline. */
+static unsigned long krp_missed_base;
+
+static unsigned long krp_missed_now(void)
+{
+	unsigned long n = krp_walk_probe.kp.nmissed + krp_walk_probe.nmissed;
+	int i;
+
+	for (i = 0; i < KRP_P_NR; i++)
+		n += krp_probes[i].nmissed;
+	return n;
+}
+
+/* ------------------------------------------------------------------------
+ * 5. Presentation
+ * ------------------------------------------------------------------------
+ */
+static struct dentry *krp_dir;
+
+static const char * const krp_layout_names[] = {
+	[KRP_LAYOUT_UNVERIFIED]	= "unverified",
+	[KRP_LAYOUT_OK]		= "ok",
+	[KRP_LAYOUT_MISMATCH]	= "mismatch",
+	[KRP_LAYOUT_UNSUPPORTED] = "unsupported",
+};
+
+static const char * const krp_end_names[] = {
+	[KRP_END_COMPLETE]	= "complete",
+	[KRP_END_STOP]		= "stop",
+	[KRP_END_DONE]		= "done",
+	[KRP_END_CONTENDED]	= "contended",
+	[KRP_END_EMPTY]		= "empty",
+};
+
+static struct krp_totals *krp_snapshot(void)
+{
+	struct krp_totals *t = kzalloc(sizeof(*t), GFP_KERNEL);
+	int cpu;
+
+	if (!t)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		krp_add(t, per_cpu_ptr(krp_stats, cpu));
+	return t;
+}
+
+static bool krp_classified(void)
+{
+	enum krp_layout l = READ_ONCE(krp_layout);
+
+	return l == KRP_LAYOUT_OK || l == KRP_LAYOUT_UNVERIFIED;
+}
+
+static void krp_show_u64(struct seq_file *m, const char *key, u64 v, bool ok)
+{
+	if (ok)
+		seq_printf(m, "%s: %llu\n", key, v);
+	else
+		seq_printf(m, "%s: n/a\n", key);
+}
+
+static int krp_stats_show(struct seq_file *m, void *v)
+{
+	struct krp_totals *t = krp_snapshot();
+	bool c = krp_classified();
+
+	if (!t)
+		return -ENOMEM;
+	krp_show_u64(m, "walks", t->walks, true);
+	krp_show_u64(m, "loops", t->loops, true);
+	krp_show_u64(m, "iterations", t->iterations, true);
+	krp_show_u64(m, "skip_addr", t->skip_addr, c);
+	krp_show_u64(m, "skip_mm", t->skip_mm, c);
+	krp_show_u64(m, "skip_invalid", t->skip_invalid, c);
+	krp_show_u64(m, "hits", t->hits, c);
+	krp_show_u64(m, "max_loop_iterations", t->max_loop_iterations, true);
+	krp_show_u64(m, "max_loop_skip_addr", t->max_loop_skip_addr, c);
+	krp_show_u64(m, "max_loop_skip_mm", t->max_loop_skip_mm, c);
+	krp_show_u64(m, "max_hold_ns", t->max_hold_ns, true);
+	krp_show_u64(m, "total_hold_ns", t->total_hold_ns, true);
+	krp_show_u64(m, "max_walk_ns", t->max_walk_ns, true);
+	krp_show_u64(m, "total_walk_ns", t->total_walk_ns, true);
+	krp_show_u64(m, "range_full_loops", t->range_full_loops, true);
+	krp_show_u64(m, "range_narrow_loops", t->range_narrow_loops, true);
+	krp_show_u64(m, "trylock_contended", t->trylock_contended, true);
+	krp_show_u64(m, "max_wait_ns", t->max_wait_ns, true);
+	krp_show_u64(m, "total_wait_ns", t->total_wait_ns, true);
+	krp_show_u64(m, "incomplete_walks", t->incomplete_walks, c);
+	krp_show_u64(m, "missed_mappings", t->missed_mappings, c);
+	krp_show_u64(m, "walks_complete", t->ends[KRP_END_COMPLETE], true);
+	krp_show_u64(m, "walks_stop", t->ends[KRP_END_STOP], true);
+	krp_show_u64(m, "walks_done", t->ends[KRP_END_DONE], true);
+	krp_show_u64(m, "walks_contended", t->ends[KRP_END_CONTENDED], true);
+	krp_show_u64(m, "walks_empty", t->ends[KRP_END_EMPTY], true);
+	krp_show_u64(m, "unclassified_loops", t->unclassified_loops, true);
+	krp_show_u64(m, "anomalies", t->anomalies, true);
+	krp_show_u64(m, "probe_misses", t->probe_misses +
+		     (krp_missed_now() - READ_ONCE(krp_missed_base)), true);
+	seq_printf(m, "layout: %s\n", krp_layout_names[READ_ONCE(krp_layout)]);
+	seq_printf(m, "enabled: %d\n", READ_ONCE(enable));
+	kfree(t);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(krp_stats);
+
+static void krp_show_hist(struct seq_file *m, const char *name, const u64 *h)
+{
+	int i;
+
+	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
+		u64 lo = i ? 1ULL << (i - 1) : 0;
+		u64 hi = i ? (1ULL << i) - 1 : 0;
+
+		if (h[i])
+			seq_printf(m, "%s %llu %llu %llu\n", name, lo, hi, h[i]);
+	}
+}
+
+static int krp_hist_show(struct seq_file *m, void *v)
+{
+	struct krp_totals *t = krp_snapshot();
+
+	if (!t)
+		return -ENOMEM;
+	seq_puts(m, "# per-loop log2 histograms: name low high count\n");
+	krp_show_hist(m, "hold_ns", t->hist_hold);
+	krp_show_hist(m, "iterations", t->hist_iter);
+	kfree(t);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(krp_hist);
+
+static int krp_walks_show(struct seq_file *m, void *v)
+{
+	struct krp_record *r = kmalloc_array(KRP_RECENT_WALKS, sizeof(*r),
+					     GFP_KERNEL);
+	u64 seq, i, n;
+
+	if (!r)
+		return -ENOMEM;
+	raw_spin_lock_irq(&krp_ring_lock);
+	memcpy(r, krp_ring, sizeof(krp_ring));
+	seq = krp_ring_seq;
+	raw_spin_unlock_irq(&krp_ring_lock);
+
+	seq_puts(m, "seq pid caller mapcount passes loops iterations skip_addr skip_mm hits missed max_hold_ns walk_ns end comm\n");
+	n = min_t(u64, seq, KRP_RECENT_WALKS);
+	for (i = seq - n; i < seq; i++) {
+		struct krp_record *e = &r[i % KRP_RECENT_WALKS];
+
+		seq_printf(m, "%llu %d %ps %d %u %llu %llu ", e->seq, e->pid,
+			   e->rmap_one, e->mapcount, e->passes, e->loops,
+			   e->iterations);
+		if (e->classify)
+			seq_printf(m, "%llu %llu %llu %llu ", e->skip_addr,
+				   e->skip_mm, e->hits, e->missed);
+		else
+			seq_puts(m, "- - - - ");
+		seq_printf(m, "%llu %llu %s %s\n", e->max_hold_ns, e->walk_ns,
+			   krp_end_names[e->end], e->comm);
+	}
+	kfree(r);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(krp_walks);
+
+/*
+ * Writable files take one small decimal number and nothing else: anything
+ * longer, at an offset, or out of range is -EINVAL and changes nothing.
+ */
+static int krp_parse(const char __user *ubuf, size_t len, loff_t *ppos,
+		     unsigned int max, unsigned int *val)
+{
+	char buf[8];
+
+	if (*ppos || !len || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (kstrtouint(buf, 10, val) || *val > max)
+		return -EINVAL;
+	return 0;
+}
+
+static void krp_reset(void)
+{
+	int cpu;
+
+	mutex_lock(&krp_reset_lock);
+	WRITE_ONCE(krp_gen, krp_gen + 1);	/* odd: new walks are dropped */
+	synchronize_rcu();			/* handlers in flight finish */
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(krp_stats, cpu), 0, sizeof(struct krp_totals));
+	raw_spin_lock_irq(&krp_ring_lock);
+	memset(krp_ring, 0, sizeof(krp_ring));
+	krp_ring_seq = 0;
+	raw_spin_unlock_irq(&krp_ring_lock);
+	WRITE_ONCE(krp_missed_base, krp_missed_now());
+	WRITE_ONCE(krp_gen, krp_gen + 1);
+	mutex_unlock(&krp_reset_lock);
+}
+
+static ssize_t krp_reset_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	unsigned int val;
+	int ret = krp_parse(ubuf, len, ppos, 1, &val);
+
+	if (ret)
+		return ret;
+	if (val != 1)
+		return -EINVAL;
+	krp_reset();
+	return len;
+}
+
+static const struct file_operations krp_reset_fops = {
+	.owner	= THIS_MODULE,
+	.write	= krp_reset_write,
+	.llseek	= noop_llseek,
+};
+
+static int krp_enable_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%d\n", READ_ONCE(enable));
+	return 0;
+}
+
+static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	unsigned int val;
+	int ret = krp_parse(ubuf, len, ppos, 1, &val);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(enable, val);
+	return len;
+}
+DEFINE_SHOW_STORE_ATTRIBUTE(krp_enable);
+
+/* ------------------------------------------------------------------------
+ * Module init and exit
+ * ------------------------------------------------------------------------
+ */
+
+/* Address of a kernel symbol, through the kprobe lookup (0 if none). */
+static unsigned long krp_symbol_addr(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+	unsigned long addr;
+
+	if (register_kprobe(&kp))
+		return 0;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+static int __init krp_init(void)
+{
+	const char *syms[KRP_P_NR] = {
+		[KRP_P_FIRST] = first_sym, [KRP_P_NEXT] = next_sym,
+		[KRP_P_LOCK] = lock_sym, [KRP_P_UNLOCK] = unlock_sym,
+	};
+	int i, ret;
+
+	if (!max_walkers || max_walkers > 65536) {
+		pr_err("max_walkers=%u: must be 1..65536\n", max_walkers);
+		return -EINVAL;
+	}
+	krp_slot_bits = order_base_2(max_walkers) + 1;	/* half empty */
+	krp_slots = kcalloc(1U << krp_slot_bits, sizeof(*krp_slots), GFP_KERNEL);
+	krp_stats = alloc_percpu(struct krp_totals);
+	if (!krp_slots || !krp_stats) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid); i++)
+		krp_pure_invalid_addr[i] = krp_symbol_addr(krp_pure_invalid[i]);
+
+	for (i = 0; i < KRP_P_NR; i++) {
+		krp_probes[i].symbol_name = syms[i];
+		ret = register_kprobe(&krp_probes[i]);
+		if (ret) {
+			pr_err("cannot probe %s: error %d%s\n", syms[i], ret,
+			       ret == -ENOENT ? " (no such symbol in this kernel)" : "");
+			goto err_probes;
+		}
+	}
+	krp_walk_probe.kp.symbol_name = walk_sym;
+	krp_walk_probe.maxactive = max_walkers;
+	ret = register_kretprobe(&krp_walk_probe);
+	if (ret) {
+		pr_err("cannot probe %s: error %d%s\n", walk_sym, ret,
+		       ret == -ENOENT ? " (no such symbol in this kernel)" : "");
+		goto err_probes;
+	}
+
+	krp_dir = debugfs_create_dir("ksm_rmap", NULL);
+	debugfs_create_file("stats", 0400, krp_dir, NULL, &krp_stats_fops);
+	debugfs_create_file("walks", 0400, krp_dir, NULL, &krp_walks_fops);
+	debugfs_create_file("hist", 0400, krp_dir, NULL, &krp_hist_fops);
+	debugfs_create_file("reset", 0200, krp_dir, NULL, &krp_reset_fops);
+	debugfs_create_file("enable", 0600, krp_dir, NULL, &krp_enable_fops);
+
+	pr_info("probing %s; layout %s; stats in /sys/kernel/debug/ksm_rmap\n",
+		walk_sym, krp_layout_names[krp_layout]);
+	return 0;
+
+err_probes:
+	while (--i >= 0)
+		unregister_kprobe(&krp_probes[i]);
+err_free:
+	free_percpu(krp_stats);
+	kfree(krp_slots);
+	return ret;
+}
+
+static void __exit krp_exit(void)
+{
+	struct kprobe *kps[KRP_P_NR];
+	int i;
+
+	debugfs_remove_recursive(krp_dir);
+	/*
+	 * Loop probes go first: once the kretprobe is gone a walk in flight
+	 * may free its instance, and nothing may look it up after that.
+	 */
+	for (i = 0; i < KRP_P_NR; i++)
+		kps[i] = &krp_probes[i];
+	unregister_kprobes(kps, KRP_P_NR);
+	unregister_kretprobe(&krp_walk_probe);
+	pr_info("unloaded; %lu probe hits missed\n", krp_missed_now());
+	free_percpu(krp_stats);
+	kfree(krp_slots);
+}
+
+module_init(krp_init);
+module_exit(krp_exit);
+MODULE_DESCRIPTION("Measure rmap_walk_ksm(): tree iterations, skips, anon_vma lock hold");
+MODULE_AUTHOR("ksm_rmap_probe developers");
+MODULE_LICENSE("GPL");

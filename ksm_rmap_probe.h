@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksm_rmap_probe.h - kernel-version quirks and shared data of ksm_rmap_probe
+ *
+ * Everything that depends on the kernel the module is built for lives in the
+ * first part of this file: the mirrored layout of the structures private to
+ * mm/ksm.c and the way the interval-tree walk names its anon_vma.  The module
+ * itself never tests a kernel version.
+ */
+#ifndef _KSM_RMAP_PROBE_H
+#define _KSM_RMAP_PROBE_H
+
+#include <linux/version.h>
+#include <linux/types.h>
+#include <linux/mm_types.h>
+#include <linux/rmap.h>
+#include <linux/sched.h>
+
+/* ------------------------------------------------------------------------
+ * Version quirks
+ * ------------------------------------------------------------------------
+ *
+ * struct ksm_rmap_item and struct ksm_stable_node are private to mm/ksm.c.
+ * From 6.1 (when they got their ksm_ prefix) through 6.12 and the 2026
+ * linear_page_index series their 64-bit layout is:
+ *
+ *   ksm_rmap_item:   rmap_list @0, anon_vma @8, mm @16, address @24
+ *                    (low bits are flags, STABLE_FLAG 0x200 while the item
+ *                    hangs off a stable node), head @40, hlist @48
+ *   ksm_stable_node: a 40-byte union, then hlist (the rmap_items) @40
+ *
+ * The module never trusts these numbers: every rmap_item it reads is checked
+ * (see krp_item_next() in ksm_rmap_probe.c) and a single failed check turns
+ * classification off for good ("layout: mismatch" in the stats).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && BITS_PER_LONG == 64
+#define KRP_LAYOUT_KNOWN	1
+#define KRP_ITEM_ANON_VMA	8
+#define KRP_ITEM_MM		16
+#define KRP_ITEM_ADDRESS	24
+#define KRP_ITEM_HEAD		40
+#define KRP_ITEM_HLIST		48
+#define KRP_STABLE_HLIST	40
+#define KRP_STABLE_FLAG		0x200UL
+#else
+/* Unknown layout: count what does not need it, classify nothing. */
+#define KRP_LAYOUT_KNOWN	0
+#define KRP_ITEM_ANON_VMA	0
+#define KRP_ITEM_MM		0
+#define KRP_ITEM_ADDRESS	0
+#define KRP_ITEM_HEAD		0
+#define KRP_ITEM_HLIST		0
+#define KRP_STABLE_HLIST	0
+#define KRP_STABLE_FLAG		0UL
+#endif
+
+/*
+ * anon_vma_interval_tree_iter_first/next(root, first, last): up to 6.12 the
+ * first argument of iter_first is &anon_vma->rb_root.  (Newer mm trees pass
+ * the anon_vma itself; adapt here when such a kernel is supported.)
+ */
+static inline struct anon_vma *krp_tree_anon_vma(unsigned long arg0)
+{
+	return container_of((struct rb_root_cached *)arg0, struct anon_vma,
+			    rb_root);
+}
+
+/* The stable node of a KSM folio: folio->mapping without its flag bits. */
+static inline unsigned long krp_folio_stable_node(struct folio *folio)
+{
+	if (!folio_test_ksm(folio))
+		return 0;
+	return (unsigned long)READ_ONCE(folio->mapping) & ~PAGE_MAPPING_FLAGS;
+}
+
+/* ------------------------------------------------------------------------
+ * Shared data
+ * ------------------------------------------------------------------------
+ */
+
+#define KRP_HIST_BUCKETS	64	/* log2 buckets: fls64(value) */
+#define KRP_RECENT_WALKS	64	/* lines kept for the "walks" file */
+
+/* How a walk ended. */
+enum krp_end {
+	KRP_END_COMPLETE,	/* both passes over every rmap_item */
+	KRP_END_STOP,		/* rmap_one() returned false */
+	KRP_END_DONE,		/* rwc->done() said the folio is finished */
+	KRP_END_CONTENDED,	/* rwc->try_lock and the anon_vma lock busy */
+	KRP_END_EMPTY,		/* folio had no stable node: nothing walked */
+	KRP_END_NR
+};
+
+/* State of the mirrored layout, shown as "layout:" in the stats. */
+enum krp_layout {
+	KRP_LAYOUT_UNVERIFIED,	/* no rmap_item checked yet */
+	KRP_LAYOUT_OK,		/* every rmap_item read so far passed */
+	KRP_LAYOUT_MISMATCH,	/* a check failed: classification is off */
+	KRP_LAYOUT_UNSUPPORTED,	/* no layout for this kernel at all */
+};
+
+/**
+ * struct krp_loop - one anon_vma_interval_tree_foreach() of rmap_walk_ksm()
+ * @anon_vma: the tree walked (from iter_first's root argument)
+ * @sem: &anon_vma->root->rwsem, whose up_read() ends the loop
+ * @root: tree root handed to iter_first
+ * @first: first pgoff of the walked range
+ * @last: last pgoff of the walked range
+ * @prev: node most recently handed to iter_next(), NULL before the first
+ * @addr: rmap_item->address & PAGE_MASK (valid if @classify)
+ * @mm: rmap_item->mm (compared, never dereferenced; valid if @classify)
+ * @t_hold: when the lock was found held (iter_first entry)
+ * @iterations: nodes the loop body ran on
+ * @skip_addr: nodes skipped because @addr is outside [vm_start, vm_end)
+ * @skip_mm: nodes skipped by the mm check of this pass
+ * @skip_invalid: nodes skipped by rwc->invalid_vma()
+ * @hits: nodes handed to rwc->rmap_one()
+ * @classify: rmap_item validated, the skip counters mean something
+ */
+struct krp_loop {
+	struct anon_vma *anon_vma;
+	struct rw_semaphore *sem;
+	struct rb_root_cached *root;
+	unsigned long first, last;
+	struct anon_vma_chain *prev;
+	unsigned long addr;
+	struct mm_struct *mm;
+	u64 t_hold;
+	u32 iterations, skip_addr, skip_mm, skip_invalid, hits;
+	bool classify;
+};
+
+/**
+ * struct krp_totals - counters summed over loops (of a walk, or of all walks)
+ *
+ * The same structure accumulates one walk (task-private, no atomics) and is
+ * then added into a per-CPU copy; readers sum the per-CPU copies.
+ */
+struct krp_totals {
+	u64 walks, loops, iterations;
+	u64 skip_addr, skip_mm, skip_invalid, hits;
+	u64 max_loop_iterations, max_loop_skip_addr, max_loop_skip_mm;
+	u64 max_hold_ns, total_hold_ns, max_wait_ns, total_wait_ns;
+	u64 max_walk_ns, total_walk_ns;
+	u64 range_full_loops, range_narrow_loops;
+	u64 trylock_contended;	/* loops whose trylock failed */
+	u64 unclassified_loops;
+	u64 incomplete_walks, missed_mappings;
+	u64 ends[KRP_END_NR];
+	u64 anomalies;		/* internal cross-checks that failed */
+	u64 probe_misses;	/* events lost by this module's own design */
+	u64 hist_hold[KRP_HIST_BUCKETS];
+	u64 hist_iter[KRP_HIST_BUCKETS];
+};
+
+/**
+ * struct krp_walk - one rmap_walk_ksm() call, kept in the kretprobe instance
+ * @task: the walker
+ * @gen: stats generation at entry; a reset in between discards the walk
+ * @folio: the KSM folio walked
+ * @rwc: its rmap_walk_control (caller's stack, alive until return)
+ * @rmap_one: rwc->rmap_one, names the caller ("try_to_migrate_one", ...)
+ * @stable_node: folio's stable node (address only, read with nofault)
+ * @cursor: hlist node of the current rmap_item, 0 before the first
+ * @t_start: walk entry time
+ * @t_wait: when the walker started to wait in down_read()
+ * @wait_sem: the semaphore it waited for
+ * @mapcount: folio_mapcount() at entry
+ * @pass: 0 for the first hlist traversal, 1 for search_new_forks
+ * @in_loop: between iter_first and the matching up_read
+ * @waiting: down_read() seen between loops
+ * @early: the last loop ended after rmap_one (stop or done)
+ * @classify: every rmap_item of this walk so far passed validation
+ * @loop: the loop in progress
+ * @sum: this walk's totals
+ */
+struct krp_walk {
+	struct task_struct *task;
+	unsigned long gen;
+	struct folio *folio;
+	struct rmap_walk_control *rwc;
+	void *rmap_one;
+	unsigned long stable_node;
+	unsigned long cursor;
+	u64 t_start, t_wait;
+	struct rw_semaphore *wait_sem;
+	int mapcount;
+	u8 pass;
+	bool in_loop, waiting, early, classify;
+	struct krp_loop loop;
+	struct krp_totals sum;
+};
+
+/* One line of the "walks" file. */
+struct krp_record {
+	u64 seq;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	void *rmap_one;
+	int mapcount;
+	u8 passes;
+	enum krp_end end;
+	bool classify;
+	u64 loops, iterations, skip_addr, skip_mm, hits, missed;
+	u64 max_hold_ns, walk_ns;
+};
+
+#endif /* _KSM_RMAP_PROBE_H */

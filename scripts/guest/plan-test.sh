@@ -1,0 +1,97 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# plan-test.sh - the guest half of tests/run.sh.  Each phase writes framed
+# sections; the host (tests/run.sh) turns them into TAP results.
+# krp.phases=a,b,c selects phases (default: all).
+. /krp/lib.sh
+
+phases=$(param phases all)
+want() { [ "$phases" = all ] || echo ",$phases," | grep -q ",$1,"; }
+
+section uname uname -r
+section insmod module_load
+section stats_initial cat "$D/stats"
+section modes stat -c '%n %a' "$D/stats" "$D/walks" "$D/hist" "$D/reset" "$D/enable"
+
+# oracle_phase NAME REPRO-ARGS...: module and ftrace count the same walks.
+oracle_phase() {
+	_name=$1
+	shift
+	stats_reset
+	oracle_on
+	section "$_name.repro" "$REPRO" "$@"
+	oracle_off
+	section "$_name.stats" cat "$D/stats"
+	section "$_name.walks" cat "$D/walks"
+	section "$_name.hist" cat "$D/hist"
+	section "$_name.oracle" oracle_report
+	oracle_clear
+}
+
+want split && oracle_phase split --mode split --vmas 300 --dups 2 --moves 2
+want fork && oracle_phase fork --mode fork --vmas 200 --dups 2 --forks 2 --moves 2
+want mremap && oracle_phase mremap --mode mremap --moves 2
+
+if want big; then
+	stats_reset
+	section big.repro "$REPRO" --mode split --vmas 2000 --dups 3 --moves 2
+	section big.stats cat "$D/stats"
+fi
+
+if want control; then
+	# enable=0: walks happen, nothing is counted
+	stats_reset
+	echo 0 >"$D/enable"
+	section disabled.enable cat "$D/enable"
+	section disabled.repro "$REPRO" --mode split --vmas 100 --dups 2 --moves 2
+	section disabled.stats cat "$D/stats"
+	echo 1 >"$D/enable"
+	# counted again, then a reset clears everything
+	section enabled.repro "$REPRO" --mode split --vmas 100 --dups 2 --moves 2
+	section enabled.stats cat "$D/stats"
+	stats_reset
+	section reset.stats cat "$D/stats"
+	section reset.walks cat "$D/walks"
+	# garbage in: -EINVAL, nothing changes
+	"$REPRO" --mode split --vmas 100 --dups 2 --moves 1 >/dev/null
+	cat "$D/stats" >/tmp/before
+	{
+		for f in reset enable; do
+			for v in 2 abc -1 99999999999999999999 4294967297 "1 1" 0x1 \
+				" 1" "1x" "$(printf '%04096d' 1)" "$(printf '1\n\n')"; do
+				echo "$f [$v] $(bad_write "$D/$f" "$v")"
+			done
+		done
+		echo "reset [0] $(bad_write "$D/reset" 0)"
+	} | cut -c1-120 >/tmp/badw
+	section badwrites cat /tmp/badw
+	cat "$D/stats" >/tmp/after
+	section badwrites.stats_before cat /tmp/before
+	section badwrites.stats_after cat /tmp/after
+	section badwrites.enable cat "$D/enable"
+fi
+
+if want rmmod; then
+	# unload and reload while walks run on both CPUs
+	"$REPRO" --mode split --vmas 3000 --dups 2 --loop 25 >/tmp/loop.out 2>&1 &
+	lp=$!
+	sleep 8
+	i=0
+	ok=0
+	while [ $i -lt 10 ]; do
+		module_unload && ok=$((ok + 1))
+		sleep 0.3
+		module_load
+		sleep 1
+		cat "$D/stats" >/dev/null
+		i=$((i + 1))
+	done
+	wait $lp
+	section rmmod.cycles echo "cycles=$i unloads_ok=$ok"
+	section rmmod.repro cat /tmp/loop.out
+	section rmmod.stats cat "$D/stats"
+fi
+
+section rmmod_final module_unload
+section dmesg dmesg

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksm_rmap_repro.c - drive rmap_walk_ksm() over a large anon_vma tree
+ *
+ * Builds a memory layout in which one KSM page is reached through an
+ * anon_vma whose interval tree holds many VMAs, lets ksmd merge the
+ * identical pages, stops ksmd (run=0, which keeps the merged pages), and
+ * then triggers rmap walks deterministically by migrating the KSM page
+ * between NUMA nodes 0 and 1 with move_pages(2) + MPOL_MF_MOVE_ALL.
+ *
+ * Modes:
+ *   split   one region of N pages, all pages written before it is split
+ *           into N single-page VMAs (odd pages made PROT_READ), so all N
+ *           VMAs share the one anon_vma created by the first write.
+ *   fork    as split, then K children are forked after merging; each
+ *           child VMA is linked into the parent's anon_vma tree too.
+ *   mremap  Hugh Dickins's shape: two identical pages, the second one
+ *           mremap()ed one page further on, so it keeps its old pgoff.
+ *
+ * Usage: ksm_rmap_repro [--mode split|fork|mremap] [--vmas N] [--dups M]
+ *          [--unique U] [--forks K] [--moves R] [--loop SECONDS]
+ *          [--merge-timeout SECONDS] [--quiet-ksm]     (see --help)
+ * Run as root on a machine with NUMA nodes 0 and 1.
+ *
+ * Output: stdout lines "repro: key=value ...".  Errors: stderr line
+ * "repro: error: <what> (<strerror>)" and exit 1.  A failed migration is
+ * a measured result, not an error: exit is 0 once setup has succeeded.
+ *
+ * Build: gcc -O2 -static -Wall -Wextra -Werror -o ksm_rmap_repro \
+ *            ksm_rmap_repro.c
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MPOL_MF_MOVE_ALL
+#define MPOL_MF_MOVE_ALL (1 << 2)
+#endif
+
+#define KSM_DIR "/sys/kernel/mm/ksm/"
+
+enum mode { MODE_SPLIT, MODE_FORK, MODE_MREMAP };
+static const char *const mode_names[] = { "split", "fork", "mremap" };
+
+static struct {
+	enum mode mode;
+	long vmas, dups, unique, forks, moves, loop, merge_timeout;
+	int quiet_ksm;
+} opt = { MODE_SPLIT, 1000, 2, 4, 2, 2, 0, 120, 0 };
+
+static long moves_done, migrated_count, failed_count;
+static size_t page_size;
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("repro: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (%s)\n", strerror(err));
+	exit(1);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000L;
+}
+
+static void write_file(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), ret;
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		die(errno, "open %s", path);
+	ret = write(fd, val, len);
+	if (ret != len)
+		die(ret < 0 ? errno : EIO, "write '%s' to %s", val, path);
+	close(fd);
+}
+
+/* Returns the first number in @path, or -1 if it cannot be read. */
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void ksm_set(const char *name, const char *val)
+{
+	char path[128];
+
+	if (opt.quiet_ksm)
+		return;
+	snprintf(path, sizeof(path), KSM_DIR "%s", name);
+	write_file(path, val);
+}
+
+static void fill_page(char *page, uint64_t word)
+{
+	uint64_t *p = (uint64_t *)page;
+	size_t i;
+
+	for (i = 0; i < page_size / sizeof(*p); i++)
+		p[i] = word;
+}
+
+/*
+ * Count the VMAs lying entirely within [start, end) and print them with
+ * the number of anon_vma interval tree nodes that the layout implies.
+ */
+static void report_layout(char *start, char *end, long expected,
+			  long tree_nodes)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long s, e;
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+
+	if (!f)
+		die(errno, "open /proc/self/maps");
+	while (getline(&line, &cap, f) > 0)
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 &&
+		    s >= (unsigned long)start && e <= (unsigned long)end)
+			n++;
+	free(line);
+	fclose(f);
+	printf("repro: region_vmas=%ld anon_vma_tree_nodes=%ld\n",
+	       n, tree_nodes);
+	if (n != expected)
+		die(EINVAL, "region has %ld VMAs, expected %ld", n, expected);
+}
+
+/*
+ * Map @n RW + MADV_MERGEABLE pages between two PROT_NONE guard pages, so
+ * that no neighbouring mapping can lend us its anon_vma.  Returns page 0.
+ */
+static char *map_region(long n)
+{
+	char *base = mmap(NULL, (n + 2) * page_size, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (base == MAP_FAILED)
+		die(errno, "mmap %ld pages", n + 2);
+	if (mprotect(base + page_size, n * page_size, PROT_READ | PROT_WRITE))
+		die(errno, "mprotect inner region PROT_READ|PROT_WRITE");
+	if (madvise(base + page_size, n * page_size, MADV_MERGEABLE))
+		die(errno, "madvise MADV_MERGEABLE (CONFIG_KSM missing?)");
+	return base + page_size;
+}
+
+/* split/fork layout; returns the first dup page (inner page 0) */
+static char *setup_split(uint64_t seed)
+{
+	long n = opt.vmas, slots = opt.dups + opt.unique, stride, i;
+	char *inner = map_region(n);
+
+	/*
+	 * Data goes on even pages only, slot i at page 2*i*stride; slot 0 is
+	 * inner page 0, written first: that fault creates the anon_vma.
+	 */
+	stride = ((n + 1) / 2) / slots;
+	for (i = 0; i < slots; i++)
+		fill_page(inner + 2 * i * stride * page_size,
+			  i < opt.dups ? (~seed | 1) :
+			  seed + (uint64_t)(2 * i * stride) + 1);
+
+	/* Odd pages PROT_READ: every page becomes its own VMA, same anon_vma */
+	for (i = 1; i < n; i += 2)
+		if (mprotect(inner + i * page_size, page_size, PROT_READ))
+			die(errno, "mprotect inner page %ld PROT_READ", i);
+
+	/* Each VMA of each process has one anon_vma_chain in the tree. */
+	report_layout(inner, inner + n * page_size, n, n * (opt.forks + 1));
+	return inner;
+}
+
+/*
+ * mremap layout: inner pages 0 and 1 identical, page 1 then moved onto
+ * page 2's place.  The moved VMA keeps the pgoff of page 1, so it cannot
+ * merge with page 0's VMA; both VMAs share one anon_vma (2 tree nodes).
+ */
+static char *setup_mremap(uint64_t seed)
+{
+	char *inner = map_region(3);
+
+	fill_page(inner, ~seed | 1);
+	fill_page(inner + page_size, ~seed | 1);
+	if (mremap(inner + page_size, page_size, page_size,
+		   MREMAP_MAYMOVE | MREMAP_FIXED,
+		   inner + 2 * page_size) == MAP_FAILED)
+		die(errno, "mremap page 1 onto page 2");
+	report_layout(inner, inner + 3 * page_size, 2, 2);
+	return inner;
+}
+
+/* ksm_merging_pages of this mm, else the global shared + sharing count */
+static long merged_pages(void)
+{
+	long v = read_long("/proc/self/ksm_merging_pages");
+	long shared, sharing;
+
+	if (v >= 0)
+		return v;
+	shared = read_long(KSM_DIR "pages_shared");
+	sharing = read_long(KSM_DIR "pages_sharing");
+	if (shared < 0 || sharing < 0)
+		return -1;
+	return shared + sharing;
+}
+
+static void wait_merge(long want)
+{
+	long t0 = now_ms(), m;
+
+	for (;;) {
+		m = merged_pages();
+		if (m < 0)
+			die(ENOENT, "cannot read ksm_merging_pages or %s",
+			    KSM_DIR "pages_shared");
+		if (m >= want)
+			break;
+		if (now_ms() - t0 >= opt.merge_timeout * 1000)
+			die(ETIME, "KSM merged only %ld of %ld pages in %ld s (ksmd not running?)",
+			    m, want, opt.merge_timeout);
+		usleep(100000);
+	}
+	printf("repro: merged=%ld pages_shared=%ld pages_sharing=%ld merge_ms=%ld\n",
+	       m, read_long(KSM_DIR "pages_shared"),
+	       read_long(KSM_DIR "pages_sharing"), now_ms() - t0);
+	/* 0 stops ksmd but keeps pages merged (2 would unmerge them) */
+	ksm_set("run", "0");
+}
+
+/* Node of the page at @addr, or a negative errno. */
+static int page_node(void *addr)
+{
+	void *pages[1] = { addr };
+	int status = INT_MIN;
+
+	if (syscall(__NR_move_pages, 0, 1UL, pages, NULL, &status, 0) < 0)
+		return -errno;
+	return status;
+}
+
+static void do_move(void *addr, int verbose)
+{
+	void *pages[1] = { addr };
+	int from = page_node(addr);
+	int nodes[1] = { from == 0 ? 1 : 0 };
+	int status[1] = { INT_MIN };	/* stays INT_MIN if not written */
+	int err = 0, migrated;
+	long ret, t0;
+
+	t0 = now_us();
+	ret = syscall(__NR_move_pages, 0, 1UL, pages, nodes, status,
+		      MPOL_MF_MOVE_ALL);
+	if (ret < 0)
+		err = errno;
+	t0 = now_us() - t0;
+	migrated = page_node(addr) == nodes[0];
+	if (verbose) {
+		printf("repro: move=%ld from=%d to=%d ret=%ld status=%d migrated=%s us=%ld",
+		       moves_done, from, nodes[0], ret, status[0],
+		       migrated ? "yes" : "no", t0);
+		if (err)
+			printf(" errno=%d", err);
+		putchar('\n');
+	}
+	moves_done++;
+	if (migrated)
+		migrated_count++;
+	else
+		failed_count++;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: ksm_rmap_repro [options]\n"
+"Make KSM merge pages reachable through a big anon_vma tree, stop ksmd and\n"
+"migrate the KSM page between NUMA nodes 0 and 1 to run rmap_walk_ksm().\n"
+"\n"
+"  --mode split|fork|mremap  layout to build (default split)\n"
+"  --vmas N             VMAs sharing one anon_vma, split/fork (default 1000)\n"
+"  --dups M             identical pages merged by KSM (default 2)\n"
+"  --unique U           pages with unique content (default 4)\n"
+"  --forks K            children forked after merging, fork mode (default 2)\n"
+"  --moves R            move_pages() calls on the KSM page (default 2)\n"
+"  --loop SECONDS       then keep moving it for SECONDS (default 0)\n"
+"  --merge-timeout SECONDS  give up waiting for KSM (default 120)\n"
+"  --quiet-ksm          do not write to " KSM_DIR "\n"
+"  -h, --help           show this help\n"
+"\n"
+"mremap mode uses 2 identical pages and ignores --vmas/--dups/--unique.\n"
+"Needs N >= 2*(M+U)-1.  Run as root.  Examples:\n"
+"  ksm_rmap_repro\n"
+"  ksm_rmap_repro --mode split --vmas 20000 --dups 256 --moves 10\n"
+"  ksm_rmap_repro --mode fork --vmas 5000 --forks 8\n"
+"  ksm_rmap_repro --mode mremap --loop 60\n");
+}
+
+static long parse_num(const char *s, const char *name, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || end == s || *end || v < min || v > max)
+		die(EINVAL, "--%s '%s': expected a number in [%ld, %ld]",
+		    name, s, min, max);
+	return v;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	const long big = INT_MAX / 4;
+	const struct {
+		const char *name;
+		long *var, min, max;
+	} num[] = {
+		{ "vmas", &opt.vmas, 1, big },
+		{ "dups", &opt.dups, 2, big },
+		{ "unique", &opt.unique, 0, big },
+		{ "forks", &opt.forks, 0, 4096 },
+		{ "moves", &opt.moves, 0, LONG_MAX },
+		{ "loop", &opt.loop, 0, big },
+		{ "merge-timeout", &opt.merge_timeout, 1, big },
+	};
+	const int nnum = sizeof(num) / sizeof(num[0]);
+	struct option lopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "quiet-ksm", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		[3 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
+	};
+	int c, m;
+
+	/* numeric options: getopt_long() returns their index in num[] */
+	for (c = 0; c < nnum; c++)
+		lopts[3 + c] = (struct option){ num[c].name, required_argument,
+						NULL, c };
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		if (c >= 0 && c < nnum) {
+			*num[c].var = parse_num(optarg, num[c].name,
+						num[c].min, num[c].max);
+		} else if (c == 'm') {
+			for (m = 0; m < 3; m++)
+				if (!strcmp(optarg, mode_names[m]))
+					break;
+			if (m == 3)
+				die(EINVAL, "--mode '%s': expected split, fork or mremap",
+				    optarg);
+			opt.mode = m;
+		} else if (c == 'q') {
+			opt.quiet_ksm = 1;
+		} else if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		} else {
+			usage(stderr);
+			die(EINVAL, "invalid command line");
+		}
+	}
+	if (optind < argc)
+		die(EINVAL, "unexpected argument '%s'", argv[optind]);
+
+	/* Print the effective values: forks only apply to fork mode. */
+	if (opt.mode != MODE_FORK)
+		opt.forks = 0;
+	if (opt.mode == MODE_MREMAP) {
+		opt.vmas = 2;
+		opt.dups = 2;
+		opt.unique = 0;
+	} else if ((opt.vmas + 1) / 2 < opt.dups + opt.unique) {
+		die(EINVAL, "--vmas %ld too small for %ld dup + %ld unique pages (need >= %ld)",
+		    opt.vmas, opt.dups, opt.unique,
+		    2 * (opt.dups + opt.unique) - 1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int pfd[2] = { -1, -1 };
+	pid_t *pids = NULL;
+	uint64_t seed;
+	cpu_set_t cpus;
+	char buf[32];
+	char *addr;
+	long i;
+
+	/* Line buffered: keep output up to a kernel hang or crash. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	page_size = sysconf(_SC_PAGESIZE);
+	parse_args(argc, argv);
+	printf("repro: mode=%s vmas=%ld dups=%ld unique=%ld forks=%ld moves=%ld loop=%ld merge_timeout=%ld\n",
+	       mode_names[opt.mode], opt.vmas, opt.dups, opt.unique,
+	       opt.forks, opt.moves, opt.loop, opt.merge_timeout);
+
+	/* Run on CPU 0 so that the pages start out on node 0. */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus))
+		fprintf(stderr, "repro: warning: sched_setaffinity(CPU 0): %s\n",
+			strerror(errno));
+	if (access("/sys/devices/system/node/node1", F_OK))
+		fprintf(stderr, "repro: warning: no NUMA node 1, migrations will fail\n");
+
+	/* read_long() gives -1 on failure: then write_file() says why */
+	if (opt.mode != MODE_MREMAP &&
+	    opt.vmas + 64 > read_long("/proc/sys/vm/max_map_count")) {
+		snprintf(buf, sizeof(buf), "%ld", opt.vmas + 1024);
+		write_file("/proc/sys/vm/max_map_count", buf);
+	}
+	ksm_set("pages_to_scan", "5000");
+	ksm_set("sleep_millisecs", "10");
+	ksm_set("run", "1");
+
+	seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL ^
+	       ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+	if (opt.mode == MODE_MREMAP)
+		addr = setup_mremap(seed);
+	else
+		addr = setup_split(seed);
+	wait_merge(opt.dups);
+
+	if (opt.mode == MODE_FORK) {
+		pids = calloc(opt.forks + 1, sizeof(*pids));
+		if (!pids || pipe(pfd))
+			die(errno, "allocate pids / pipe");
+		for (i = 0; i < opt.forks; i++) {
+			pids[i] = fork();
+			if (pids[i] < 0)
+				die(errno, "fork child %ld", i);
+			if (pids[i])
+				continue;
+			/* child: hold the mappings until the pipe closes */
+			close(pfd[1]);
+			while (read(pfd[0], buf, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		close(pfd[0]);
+		printf("repro: forks=%ld\n", opt.forks);
+	}
+
+	for (i = 0; i < opt.moves; i++)
+		do_move(addr, 1);
+	if (opt.loop > 0) {
+		long t0 = now_ms(), n0 = moves_done;
+
+		while (now_ms() - t0 < opt.loop * 1000)
+			do_move(addr, 0);
+		printf("repro: loop_seconds=%ld loop_moves=%ld\n",
+		       opt.loop, moves_done - n0);
+	}
+
+	if (opt.mode == MODE_FORK) {
+		close(pfd[1]);
+		for (i = 0; i < opt.forks; i++)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+		free(pids);
+	}
+	printf("repro: moves_done=%ld migrated_count=%ld failed_count=%ld\n",
+	       moves_done, migrated_count, failed_count);
+	printf("repro: done\n");
+	return 0;
+}

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# lib.sh - host-side helpers shared by run-stock.sh and tests/run.sh:
+# install what is missing, fetch the stock Debian kernel, build the module
+# and the reproducer, pack a busybox initramfs, boot it under QEMU (TCG, two
+# NUMA nodes) and collect what the guest wrote to its second serial port.
+#
+# Source it; do not run it.  Everything built goes to $KRP_CACHE
+# (default ${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe).
+
+KRP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KRP_CACHE=${KRP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe}
+mkdir -p "$KRP_CACHE"
+
+krp_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+krp_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+krp_sudo() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# krp_need_pkgs PKG...: apt-get install the packages not yet installed.
+krp_need_pkgs() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	krp_log "installing: ${missing[*]}"
+	if ! krp_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" >"$KRP_CACHE/apt.log" 2>&1; then
+		krp_sudo apt-get update -q >>"$KRP_CACHE/apt.log" 2>&1 ||
+			krp_die "apt-get update failed (see $KRP_CACHE/apt.log)"
+		krp_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends "${missing[@]}" >>"$KRP_CACHE/apt.log" 2>&1 ||
+			krp_die "apt-get install ${missing[*]} failed (see $KRP_CACHE/apt.log)"
+	fi
+}
+
+# Host tools for building and booting.
+krp_host_setup() {
+	krp_need_pkgs qemu-system-x86 busybox-static cpio kmod gcc make libc6-dev \
+		gzip
+}
+
+# krp_stock_version: newest linux-image-6.12.*+deb12-amd64-unsigned that has
+# matching headers (override with KRP_STOCK_VERSION=6.12.NNN+deb12-amd64).
+krp_stock_version() {
+	if [ -n "${KRP_STOCK_VERSION:-}" ]; then
+		echo "$KRP_STOCK_VERSION"
+		return
+	fi
+	local list
+	list=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' 2>/dev/null |
+		sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)-unsigned .*/\1/p')
+	if [ -z "$list" ]; then
+		krp_sudo apt-get update -q >"$KRP_CACHE/apt.log" 2>&1 || true
+		list=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' |
+			sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)-unsigned .*/\1/p')
+	fi
+	[ -n "$list" ] || krp_die "no linux-image-6.12.*+deb12-amd64-unsigned in the apt sources"
+	echo "$list" | sort -V | tail -n 1
+}
+
+# krp_stock_kernel VER: install image and headers; prints "VMLINUZ KDIR".
+krp_stock_kernel() {
+	local ver=$1
+	krp_need_pkgs "linux-image-$ver-unsigned" "linux-headers-$ver"
+	[ -r "/boot/vmlinuz-$ver" ] || krp_die "/boot/vmlinuz-$ver missing after install"
+	[ -d "/usr/src/linux-headers-$ver" ] || krp_die "/usr/src/linux-headers-$ver missing"
+	echo "/boot/vmlinuz-$ver /usr/src/linux-headers-$ver"
+}
+
+# krp_build_module KDIR OUTDIR: build ksm_rmap_probe.ko out of the source
+# tree (one copy per kernel, so several kernels never share objects).
+krp_build_module() {
+	local kdir=$1 out=$2
+	mkdir -p "$out"
+	cp "$KRP_TOP"/ksm_rmap_probe.c "$KRP_TOP"/ksm_rmap_probe.h \
+		"$KRP_TOP"/Kbuild "$out"/
+	make -s -C "$kdir" M="$out" modules >"$out/build.log" 2>&1 ||
+		{ cat "$out/build.log" >&2; krp_die "module build against $kdir failed"; }
+	echo "$out/ksm_rmap_probe.ko"
+}
+
+# krp_build_repro OUTDIR: the static reproducer.
+krp_build_repro() {
+	local out=$1
+	mkdir -p "$out"
+	gcc -O2 -static -Wall -Wextra -Werror -o "$out/ksm_rmap_repro" \
+		"$KRP_TOP/scripts/ksm_rmap_repro.c" ||
+		krp_die "reproducer build failed"
+	echo "$out/ksm_rmap_repro"
+}
+
+# krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
+# module and the reproducer, as a gzipped newc cpio.
+krp_initramfs() {
+	local out=$1 ko=$2 repro=$3 root
+	root=$(mktemp -d)
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,krp}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$KRP_TOP"/scripts/guest/init "$root/init"
+	cp "$KRP_TOP"/scripts/guest/*.sh "$KRP_TOP"/scripts/guest/*.awk "$root/krp/"
+	cp "$ko" "$root/krp/ksm_rmap_probe.ko"
+	cp "$repro" "$root/krp/ksm_rmap_repro"
+	chmod +x "$root/init" "$root/krp/"*.sh "$root/krp/ksm_rmap_repro"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+	rm -rf "$root"
+}
+
+# krp_boot VMLINUZ INITRD OUTDIR TIMEOUT APPEND: boot the guest; its console
+# goes to OUTDIR/console.log, its ttyS1 to OUTDIR/serial.txt, which is then
+# split into OUTDIR/<section> files.  Returns non-zero if QEMU failed or
+# timed out.
+krp_boot() {
+	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0
+	mkdir -p "$out"
+	rm -f "$out"/*
+	timeout --foreground "$tmo" qemu-system-x86_64 \
+		-accel tcg -cpu max -m 2G \
+		-smp 2,sockets=2,cores=1,threads=1 \
+		-object memory-backend-ram,size=1G,id=m0 \
+		-object memory-backend-ram,size=1G,id=m1 \
+		-numa node,nodeid=0,memdev=m0,cpus=0 \
+		-numa node,nodeid=1,memdev=m1,cpus=1 \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 $append" \
+		-display none -monitor none -no-reboot \
+		-serial "file:$out/console.log" -serial "file:$out/serial.txt" \
+		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
+	tr -d '\r' <"$out/serial.txt" | awk -v dir="$out" '
+		/^=== BEGIN / { f = dir "/" $3; printf "" > f; next }
+		/^=== END /   { close(f); f = ""; next }
+		f != ""       { print > f }'
+	[ "$rc" = 0 ] || krp_log "qemu exited with $rc (124 = timeout); see $out/console.log"
+	return "$rc"
+}
+
+# krp_splats FILE...: print kernel splats found in the logs.
+krp_splats() {
+	grep -hE 'BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|lockdep|possible circular|possible recursive|INFO: task .* blocked|UBSAN|KASAN|kmemleak: [1-9]|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
+		"$@" 2>/dev/null || true
+}
+
+# krp_kv FILE KEY: value of "KEY: value" (stats) or "key=value" (repro).
+krp_kv() {
+	awk -v k="$2" '
+		$1 == k ":" { print $2; exit }
+		{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
+			print substr($i, length(k) + 2); exit } }' "$1" 2>/dev/null
+}
