@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksm_rmap_probe.c - measure rmap_walk_ksm() (mm/ksm.c) on a running kernel
+ * Measure rmap_walk_ksm() (mm/ksm.c) on a running kernel.
  *
  * For every KSM reverse-map walk this module counts the anon_vma
  * interval-tree iterations, why each visited VMA was skipped (address
@@ -110,6 +110,7 @@ static struct krp_walk *krp_find(void)
 	}
 	return NULL;
 }
+
 NOKPROBE_SYMBOL(krp_find);
 
 static bool krp_attach(struct krp_walk *w)
@@ -132,6 +133,7 @@ static bool krp_attach(struct krp_walk *w)
 	}
 	return false;
 }
+
 NOKPROBE_SYMBOL(krp_attach);
 
 static void krp_detach(void)
@@ -144,12 +146,14 @@ static void krp_detach(void)
 
 		if (READ_ONCE(s->task) == current) {
 			s->walk = NULL;
+			/* pairs with nothing: only this task ever matched it */
 			smp_store_release(&s->task, NULL);
 			atomic_dec(&krp_active);
 			return;
 		}
 	}
 }
+
 NOKPROBE_SYMBOL(krp_detach);
 
 /* ------------------------------------------------------------------------
@@ -167,6 +171,7 @@ static void krp_layout_bad(struct krp_walk *w, const char *why)
 		pr_warn("ksm_rmap_item layout check failed (%s): skip classification disabled, counting continues\n",
 			why);
 }
+
 NOKPROBE_SYMBOL(krp_layout_bad);
 
 /*
@@ -218,6 +223,7 @@ static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 	if (READ_ONCE(krp_layout) == KRP_LAYOUT_UNVERIFIED)
 		cmpxchg(&krp_layout, KRP_LAYOUT_UNVERIFIED, KRP_LAYOUT_OK);
 }
+
 NOKPROBE_SYMBOL(krp_item_next);
 
 /* The checks of rmap_walk_ksm()'s loop body, in its order. */
@@ -225,12 +231,14 @@ static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
 			 struct vm_area_struct *vma)
 {
 	struct rmap_walk_control *rwc = w->rwc;
+	bool same_mm = l->mm == vma->vm_mm;
 
 	if (l->addr < vma->vm_start || l->addr >= vma->vm_end) {
 		l->skip_addr++;
 		return false;
 	}
-	if ((l->mm == vma->vm_mm) == w->pass) {
+	/* first pass: this item's own mm; second: the forks of it */
+	if (w->pass ? same_mm : !same_mm) {
 		l->skip_mm++;
 		return false;
 	}
@@ -241,6 +249,7 @@ static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
 	l->hits++;
 	return true;
 }
+
 NOKPROBE_SYMBOL(krp_classify);
 
 static inline unsigned long krp_avc_start(struct anon_vma_chain *avc)
@@ -277,6 +286,7 @@ static struct anon_vma_chain *krp_avc_first(struct rb_root_cached *root,
 	}
 	return NULL;
 }
+
 NOKPROBE_SYMBOL(krp_avc_first);
 
 /* The node after @avc (in tree order) overlapping [first, last], or NULL. */
@@ -295,6 +305,7 @@ static struct anon_vma_chain *krp_avc_next(struct anon_vma_chain *avc,
 	}
 	return NULL;
 }
+
 NOKPROBE_SYMBOL(krp_avc_next);
 
 static inline unsigned int krp_bucket(u64 v)
@@ -358,6 +369,7 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	s->max_loop_skip_addr = max_t(u64, s->max_loop_skip_addr, l->skip_addr);
 	s->max_loop_skip_mm = max_t(u64, s->max_loop_skip_mm, l->skip_mm);
 }
+
 NOKPROBE_SYMBOL(krp_loop_end);
 
 /* ------------------------------------------------------------------------
@@ -401,6 +413,7 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	l->t_hold = ktime_get_ns();
 	return 0;
 }
+
 NOKPROBE_SYMBOL(krp_first_pre);
 
 /* iter_next(node, first, last): the body has finished with @node. */
@@ -420,6 +433,7 @@ static int krp_next_pre(struct kprobe *p, struct pt_regs *regs)
 		krp_classify(w, &w->loop, avc->vma);
 	return 0;
 }
+
 NOKPROBE_SYMBOL(krp_next_pre);
 
 /* down_read() between loops: the trylock failed and the walker waits. */
@@ -434,6 +448,7 @@ static int krp_lock_pre(struct kprobe *p, struct pt_regs *regs)
 	w->t_wait = ktime_get_ns();
 	return 0;
 }
+
 NOKPROBE_SYMBOL(krp_lock_pre);
 
 /* up_read() of the walked anon_vma: the loop ends, the lock is still held. */
@@ -449,6 +464,7 @@ static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
 	krp_loop_end(w, now, true);
 	return 0;
 }
+
 NOKPROBE_SYMBOL(krp_unlock_pre);
 
 /* ------------------------------------------------------------------------
@@ -473,34 +489,30 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 {
 	int i;
 
-#define KRP_SUM(f)	(to->f += from->f)
-#define KRP_MAX(f)	(to->f = max(to->f, from->f))
-	KRP_SUM(walks);
-	KRP_SUM(loops);
-	KRP_SUM(iterations);
-	KRP_SUM(skip_addr);
-	KRP_SUM(skip_mm);
-	KRP_SUM(skip_invalid);
-	KRP_SUM(hits);
-	KRP_MAX(max_loop_iterations);
-	KRP_MAX(max_loop_skip_addr);
-	KRP_MAX(max_loop_skip_mm);
-	KRP_MAX(max_hold_ns);
-	KRP_SUM(total_hold_ns);
-	KRP_MAX(max_wait_ns);
-	KRP_SUM(total_wait_ns);
-	KRP_MAX(max_walk_ns);
-	KRP_SUM(total_walk_ns);
-	KRP_SUM(range_full_loops);
-	KRP_SUM(range_narrow_loops);
-	KRP_SUM(trylock_contended);
-	KRP_SUM(unclassified_loops);
-	KRP_SUM(incomplete_walks);
-	KRP_SUM(missed_mappings);
-	KRP_SUM(anomalies);
-	KRP_SUM(probe_misses);
-#undef KRP_SUM
-#undef KRP_MAX
+	to->walks += from->walks;
+	to->loops += from->loops;
+	to->iterations += from->iterations;
+	to->skip_addr += from->skip_addr;
+	to->skip_mm += from->skip_mm;
+	to->skip_invalid += from->skip_invalid;
+	to->hits += from->hits;
+	to->max_loop_iterations = max(to->max_loop_iterations, from->max_loop_iterations);
+	to->max_loop_skip_addr = max(to->max_loop_skip_addr, from->max_loop_skip_addr);
+	to->max_loop_skip_mm = max(to->max_loop_skip_mm, from->max_loop_skip_mm);
+	to->max_hold_ns = max(to->max_hold_ns, from->max_hold_ns);
+	to->total_hold_ns += from->total_hold_ns;
+	to->max_wait_ns = max(to->max_wait_ns, from->max_wait_ns);
+	to->total_wait_ns += from->total_wait_ns;
+	to->max_walk_ns = max(to->max_walk_ns, from->max_walk_ns);
+	to->total_walk_ns += from->total_walk_ns;
+	to->range_full_loops += from->range_full_loops;
+	to->range_narrow_loops += from->range_narrow_loops;
+	to->trylock_contended += from->trylock_contended;
+	to->unclassified_loops += from->unclassified_loops;
+	to->incomplete_walks += from->incomplete_walks;
+	to->missed_mappings += from->missed_mappings;
+	to->anomalies += from->anomalies;
+	to->probe_misses += from->probe_misses;
 	for (i = 0; i < KRP_END_NR; i++)
 		to->ends[i] += from->ends[i];
 	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
@@ -508,6 +520,7 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 		to->hist_iter[i] += from->hist_iter[i];
 	}
 }
+
 NOKPROBE_SYMBOL(krp_add);
 
 static void krp_record(struct krp_walk *w, enum krp_end end)
@@ -536,6 +549,7 @@ static void krp_record(struct krp_walk *w, enum krp_end end)
 	r->walk_ns = s->total_walk_ns;
 	raw_spin_unlock_irqrestore(&krp_ring_lock, flags);
 }
+
 NOKPROBE_SYMBOL(krp_record);
 
 /* ------------------------------------------------------------------------
@@ -554,6 +568,7 @@ static bool krp_invalid_vma_known(void *fn)
 			return true;
 	return false;
 }
+
 NOKPROBE_SYMBOL(krp_invalid_vma_known);
 
 /* rmap_walk_ksm(folio, rwc) entry: claim the instance for this task. */
@@ -595,6 +610,7 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	w->t_start = ktime_get_ns();
 	return 0;
 }
+
 NOKPROBE_SYMBOL(krp_walk_entry);
 
 /* rmap_walk_ksm() return: how did it end, what did it miss; publish. */
@@ -642,6 +658,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	krp_record(w, end);
 	return 0;
 }
+
 NOKPROBE_SYMBOL(krp_walk_ret);
 
 static struct kretprobe krp_walk_probe = {
@@ -838,6 +855,8 @@ static int krp_parse(const char __user *ubuf, size_t len, loff_t *ppos,
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
+	if (memchr(buf, '\0', len))
+		return -EINVAL;
 	buf[len] = '\0';
 	if (kstrtouint(buf, 10, val) || *val > max)
 		return -EINVAL;

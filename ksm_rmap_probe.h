@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ksm_rmap_probe.h - kernel-version quirks and shared data of ksm_rmap_probe
+ * Kernel-version quirks and shared data of ksm_rmap_probe.
  *
  * Everything that depends on the kernel the module is built for lives in the
  * first part of this file: the mirrored layout of the structures private to
@@ -10,7 +10,6 @@
 #ifndef _KSM_RMAP_PROBE_H
 #define _KSM_RMAP_PROBE_H
 
-#include <linux/version.h>
 #include <linux/types.h>
 #include <linux/mm_types.h>
 #include <linux/rmap.h>
@@ -21,8 +20,9 @@
  * ------------------------------------------------------------------------
  *
  * struct ksm_rmap_item and struct ksm_stable_node are private to mm/ksm.c.
- * From 6.1 (when they got their ksm_ prefix) through 6.12 and the 2026
- * linear_page_index series their 64-bit layout is:
+ * Their 64-bit layout has been the same from v5.x (as rmap_item and
+ * stable_node) through 6.12 and the 2026 linear_page_index series, which
+ * only overlays fields after @address:
  *
  *   ksm_rmap_item:   rmap_list @0, anon_vma @8, mm @16, address @24
  *                    (low bits are flags, STABLE_FLAG 0x200 while the item
@@ -33,7 +33,7 @@
  * (see krp_item_next() in ksm_rmap_probe.c) and a single failed check turns
  * classification off for good ("layout: mismatch" in the stats).
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && BITS_PER_LONG == 64
+#if BITS_PER_LONG == 64
 #define KRP_LAYOUT_KNOWN	1
 #define KRP_ITEM_ANON_VMA	8
 #define KRP_ITEM_MM		16

@@ -115,19 +115,25 @@ krp_initramfs() {
 # goes to OUTDIR/console.log, its ttyS1 to OUTDIR/serial.txt, which is then
 # split into OUTDIR/<section> files.  Returns non-zero if QEMU failed or
 # timed out.
+#
+# Single-threaded TCG by default: with one host thread per vCPU (QEMU 7.2,
+# MTTCG) live kernel code patching is not safe in the guest -- toggling a
+# plain ftrace kprobe event while another vCPU runs the patched function
+# oopses the stock kernel with no module loaded (scripts/guest/
+# plan-tcgcheck.sh shows it).  KRP_ACCEL overrides.
 krp_boot() {
 	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0
 	mkdir -p "$out"
 	rm -f "$out"/*
 	timeout --foreground "$tmo" qemu-system-x86_64 \
-		-accel tcg -cpu max -m 2G \
+		-accel "${KRP_ACCEL:-tcg,thread=single}" -cpu max -m 2G \
 		-smp 2,sockets=2,cores=1,threads=1 \
 		-object memory-backend-ram,size=1G,id=m0 \
 		-object memory-backend-ram,size=1G,id=m1 \
 		-numa node,nodeid=0,memdev=m0,cpus=0 \
 		-numa node,nodeid=1,memdev=m1,cpus=1 \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 $append" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=5 $append" \
 		-display none -monitor none -no-reboot \
 		-serial "file:$out/console.log" -serial "file:$out/serial.txt" \
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?

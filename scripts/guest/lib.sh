@@ -6,9 +6,11 @@
 # Output goes to the host framed as "=== BEGIN name" ... "=== END name";
 # the host splits it into one file per name.
 
+# shellcheck disable=SC2034 # used by the plans that source this file
 D=/sys/kernel/debug/ksm_rmap
 T=/sys/kernel/tracing
 KO=/krp/ksm_rmap_probe.ko
+# shellcheck disable=SC2034
 REPRO=/krp/ksm_rmap_repro
 
 # section NAME CMD...: run CMD with its output framed as NAME.
@@ -39,6 +41,7 @@ oracle_on() {
 	echo >"$T/trace"
 	echo 16384 >"$T/buffer_size_kb"
 	echo >"$T/kprobe_events"
+	# shellcheck disable=SC2016 # $retval is ftrace's, not the shell's
 	{
 		echo 'p:krp_oracle/walk rmap_walk_ksm'
 		echo 'r:krp_oracle/walk_ret rmap_walk_ksm'
@@ -61,9 +64,9 @@ oracle_off() {
 # oracle_report: the oracle's counts, and its own missed events.
 oracle_report() {
 	awk -f /krp/oracle.awk "$T/trace"
-	awk '$1 ~ /^krp_oracle/ { m += $3 } END { print "oracle_missed " m + 0 }' \
+	awk '$1 ~ /^krp_oracle/ { m += $3 } END { print "oracle_missed: " m + 0 }' \
 		"$T/kprobe_profile"
-	grep -c . "$T/trace" | sed 's/^/oracle_trace_lines /'
+	grep -c . "$T/trace" | sed 's/^/oracle_trace_lines: /'
 }
 
 oracle_clear() {
@@ -71,9 +74,10 @@ oracle_clear() {
 	echo >"$T/kprobe_events"
 }
 
-# bad_write FILE DATA: write DATA in one write(2); print the error, if any.
+# bad_write FILE DATA: write DATA (backslash escapes expanded) in one
+# write(2); print the error, if any.
 bad_write() {
-	printf '%s' "$2" | dd of="$1" bs=65536 2>&1 | grep -o 'Invalid argument\|Bad address\|Permission denied' || echo accepted
+	printf '%b' "$2" | dd of="$1" bs=65536 2>&1 | grep -o 'Invalid argument\|Bad address\|Permission denied' || echo accepted
 }
 
 dmesg_all() { dmesg; }

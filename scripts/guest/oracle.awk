@@ -41,12 +41,12 @@ function close_loop(p) {
 }
 END {
 	for (p in inloop) close_loop(p)
-	printf "oracle_walks %d\noracle_loops %d\noracle_iterations %d\n", walks, loops, iters
-	printf "oracle_hits %d\noracle_max_loop_iterations %d\n", hits, maxiter
+	printf "oracle_walks: %d\noracle_loops: %d\noracle_iterations: %d\n", walks, loops, iters
+	printf "oracle_hits: %d\noracle_max_loop_iterations: %d\n", hits, maxiter
 	# busybox awk has no "^": build the powers of two by doubling
 	for (b = 0, p2 = 1; b < 64; b++) {
 		if (hist[b])
 			printf "oracle_hist iterations %d %d %d\n", b ? p2 / 2 : 0, b ? p2 - 1 : 0, hist[b]
-		if (b) p2 *= 2
+		p2 *= 2
 	}
 }

@@ -4,6 +4,7 @@
 # plan-test.sh - the guest half of tests/run.sh.  Each phase writes framed
 # sections; the host (tests/run.sh) turns them into TAP results.
 # krp.phases=a,b,c selects phases (default: all).
+# shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
 phases=$(param phases all)
@@ -59,12 +60,12 @@ if want control; then
 	{
 		for f in reset enable; do
 			for v in 2 abc -1 99999999999999999999 4294967297 "1 1" 0x1 \
-				" 1" "1x" "$(printf '%04096d' 1)" "$(printf '1\n\n')"; do
-				echo "$f [$v] $(bad_write "$D/$f" "$v")"
+				" 1" "1x" "$(printf '%04096d' 1)" '1\n\n' '1\0'; do
+				echo "$f [$(printf '%.24s' "$v")] $(bad_write "$D/$f" "$v")"
 			done
 		done
 		echo "reset [0] $(bad_write "$D/reset" 0)"
-	} | cut -c1-120 >/tmp/badw
+	} >/tmp/badw
 	section badwrites cat /tmp/badw
 	cat "$D/stats" >/tmp/after
 	section badwrites.stats_before cat /tmp/before

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/run.sh - the test suite: build the module against the stock Debian
+# 6.12 headers, boot that kernel under QEMU (TCG, two NUMA nodes), run the
+# guest plan scripts/guest/plan-test.sh and check what came back.  Output is
+# TAP; the last line is "N passed, N failed".
+#
+# usage: tests/run.sh [-h] [-k] [-p PHASES]
+#   -k         keep going after a failed boot (report what came back)
+#   -p PHASES  only these guest phases (comma list: split,fork,mremap,big,
+#              control,rmmod); default all
+# env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
+#      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+phases=all
+while getopts "hkp:" opt; do
+	case $opt in
+	h) usage; exit 0 ;;
+	k) ;;
+	p) phases=$OPTARG ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../scripts/lib.sh"
+
+passed=0
+failed=0
+n=0
+ok() {		# ok COND-STATUS NAME [DIAG]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - $2${3:+ # $3}"
+		failed=$((failed + 1))
+	fi
+}
+check() {	# check NAME CMD...: passes if CMD succeeds
+	local name=$1
+	shift
+	if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi
+}
+gt0() { [[ ${1:-} =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
+eq() {		# eq NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1" "expected '$2', saw '$3'"; fi
+}
+finish() {
+	echo "1..$n"
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+echo "TAP version 13"
+krp_host_setup
+ver=$(krp_stock_version)
+read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
+krp_log "stock kernel $ver"
+
+if ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$ver"); then
+	ok 0 "module builds against linux-headers-$ver"
+else
+	ok 1 "module builds against linux-headers-$ver"
+	finish
+fi
+repro=$(krp_build_repro "$KRP_CACHE/bin")
+out=$KRP_CACHE/test-out
+initrd=$KRP_CACHE/test-initrd.cpio.gz
+krp_initramfs "$initrd" "$ko" "$repro"
+krp_log "booting $ver (TCG); phases: $phases"
+boot_rc=0
+krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
+eq "guest booted, ran the plan and powered off" "0 0" "$boot_rc $(cat "$out/exit" 2>/dev/null)"
+
+s() { krp_kv "$out/$1" "$2"; }
+# f NAME: a section's text; a section that never came back is not empty.
+f() { if [ -f "$out/$1" ]; then cat "$out/$1"; else echo "<no section $1>"; fi; }
+want() { [ "$phases" = all ] || [[ ",$phases," == *",$1,"* ]]; }
+
+eq "insmod ksm_rmap_probe.ko succeeds" "" "$(f insmod)"
+eq "fresh stats: walks 0, layout unverified" "0 unverified" \
+	"$(s stats_initial walks) $(s stats_initial layout)"
+eq "debugfs files are root-only (stats walks hist 0400, reset 0200, enable 0600)" \
+	"400 400 400 200 600" "$(awk '{printf "%s%s", sep, $2; sep=" "}' "$out/modes" 2>/dev/null)"
+
+# check_oracle PHASE: the module and the kernel's kprobe events agree.
+check_oracle() {
+	local p=$1 k
+	check "$p: the workload made rmap_walk_ksm() walks ($(s "$p.stats" walks))" \
+		gt0 "$(s "$p.stats" walks)"
+	for k in walks loops iterations hits max_loop_iterations; do
+		eq "$p: $k equals ftrace's count" "$(s "$p.oracle" "oracle_$k")" \
+			"$(s "$p.stats" "$k")"
+	done
+	eq "$p: per-loop iteration histogram equals ftrace's" \
+		"$(awk '$1 == "oracle_hist" {print $3, $4, $5}' "$out/$p.oracle" 2>/dev/null)" \
+		"$(awk '$1 == "iterations" {print $2, $3, $4}' "$out/$p.hist" 2>/dev/null)"
+	eq "$p: nothing missed (module probe_misses, anomalies, ftrace misses)" "0 0 0" \
+		"$(s "$p.stats" probe_misses) $(s "$p.stats" anomalies) $(s "$p.oracle" oracle_missed)"
+	eq "$p: layout validated, every loop classified" "ok 0" \
+		"$(s "$p.stats" layout) $(s "$p.stats" unclassified_loops)"
+	eq "$p: skip_addr + skip_mm + skip_invalid + hits = iterations" \
+		"$(s "$p.stats" iterations)" \
+		"$(( $(s "$p.stats" skip_addr) + $(s "$p.stats" skip_mm) + $(s "$p.stats" skip_invalid) + $(s "$p.stats" hits) ))"
+	eq "$p: every move migrated the KSM page" "$(s "$p.repro" moves)" \
+		"$(s "$p.repro" migrated_count)"
+}
+
+if want split; then
+	check_oracle split
+	nv=$(s split.repro vmas)
+	eq "split: max_loop_iterations = N ($nv VMAs on one anon_vma)" "$nv" \
+		"$(s split.stats max_loop_iterations)"
+	eq "split: max_loop_skip_addr = N-1" "$((nv - 1))" "$(s split.stats max_loop_skip_addr)"
+	eq "split: no incomplete walk, no missed mapping" "0 0" \
+		"$(s split.stats incomplete_walks) $(s split.stats missed_mappings)"
+	eq "split: full-range loops only (unpatched kernel)" "0" "$(s split.stats range_narrow_loops)"
+fi
+if want fork; then
+	check_oracle fork
+	k=$(s fork.repro forks)
+	eq "fork: max_loop_skip_mm = forks ($k children map the same address)" "$k" \
+		"$(s fork.stats max_loop_skip_mm)"
+	nodes=$(s fork.repro anon_vma_tree_nodes)
+	eq "fork: max_loop_iterations = VMAs in the tree ($nodes)" "$nodes" \
+		"$(s fork.stats max_loop_iterations)"
+	eq "fork: second pass walked (passes 2 in some walk)" "yes" \
+		"$(awk 'NR > 1 && $5 == 2 {f = 1} END {print f ? "yes" : "no"}' "$out/fork.walks" 2>/dev/null)"
+	eq "fork: no incomplete walk" "0" "$(s fork.stats incomplete_walks)"
+fi
+if want mremap; then
+	check_oracle mremap
+	eq "mremap: the unpatched kernel finds every mapping (incomplete_walks 0)" \
+		"0 0" "$(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)"
+fi
+if want big; then
+	eq "big: max_loop_iterations = 2000, max_loop_skip_addr = 1999" "2000 1999" \
+		"$(s big.stats max_loop_iterations) $(s big.stats max_loop_skip_addr)"
+	eq "big: no incomplete walk, nothing missed" "0 0" \
+		"$(s big.stats incomplete_walks) $(s big.stats probe_misses)"
+fi
+if want control; then
+	eq "enable=0: walks happen (moves migrate) but none is counted" "2 0" \
+		"$(s disabled.repro migrated_count) $(s disabled.stats walks)"
+	eq "enable file reads back 0 while disabled" "0" "$(cat "$out/disabled.enable" 2>/dev/null)"
+	check "enable=1: counting resumes ($(s enabled.stats walks) walks)" \
+		gt0 "$(s enabled.stats walks)"
+	eq "reset: every counter back to 0" "" \
+		"$(f reset.stats | awk '/^<no/ || ($2 ~ /^[0-9]+$/ && $2 != 0 && $1 != "enabled:")')"
+	eq "reset: walks file keeps only its header" "1" \
+		"$(grep -c . "$out/reset.walks" 2>/dev/null)"
+	total=$(grep -c . "$out/badwrites" 2>/dev/null || true)
+	inval=$(grep -c 'Invalid argument$' "$out/badwrites" 2>/dev/null || true)
+	eq "garbage written to reset/enable: -EINVAL every time" "25 of 25" \
+		"${inval:-0} of ${total:-0}"
+	check "garbage writes change nothing (stats identical before and after)" \
+		cmp -s "$out/badwrites.stats_before" "$out/badwrites.stats_after"
+	eq "garbage writes leave enable at 1" "1" "$(cat "$out/badwrites.enable" 2>/dev/null)"
+fi
+if want rmmod; then
+	eq "rmmod/insmod 10 times while walks run" "cycles=10 unloads_ok=10" \
+		"$(cat "$out/rmmod.cycles" 2>/dev/null)"
+	check "walk workload kept running through the cycles ($(s rmmod.repro moves_done) moves)" \
+		gt0 "$(s rmmod.repro moves_done)"
+fi
+eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
+check "dmesg came back from the guest" test -s "$out/dmesg"
+splats=$(krp_splats "$out/console.log" "$out/dmesg")
+eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
+finish
