@@ -85,6 +85,22 @@ krp_build_module() {
 	echo "$out/ksm_rmap_probe.ko"
 }
 
+# krp_checkpatch: path of checkpatch.pl from linux-source-6.12 (installed
+# and unpacked, just the files checkpatch reads, on first use).
+krp_checkpatch() {
+	local dir=$KRP_CACHE/checkpatch tarball=/usr/src/linux-source-6.12.tar.xz
+	if [ ! -x "$dir/scripts/checkpatch.pl" ]; then
+		krp_need_pkgs linux-source-6.12 perl
+		mkdir -p "$dir"
+		tar -xJf "$tarball" -C "$dir" --strip-components=1 \
+			linux-source-6.12/scripts/checkpatch.pl \
+			linux-source-6.12/scripts/spelling.txt \
+			linux-source-6.12/scripts/const_structs.checkpatch ||
+			krp_die "cannot unpack checkpatch.pl from $tarball"
+	fi
+	echo "$dir/scripts/checkpatch.pl"
+}
+
 # krp_build_repro OUTDIR: the static reproducer.
 krp_build_repro() {
 	local out=$1

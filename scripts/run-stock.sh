@@ -64,8 +64,12 @@ printf '%-28s %12.3f %12s %12s %10s\n' "$ver" \
 	"$(st max_loop_iterations)" "$(st max_loop_skip_addr)" "$(st max_loop_skip_mm)"
 echo
 echo "walks $(st walks), loops $(st loops), iterations $(st iterations), incomplete walks $(st incomplete_walks), missed mappings $(st missed_mappings), probe misses $(st probe_misses), layout $(st layout)"
-bare=$(awk -F'us=' '/ move=/ {split($2, a, " "); s += a[1]} END {print s + 0}' "$out/bare.repro")
-probed=$(awk -F'us=' '/ move=/ {split($2, a, " "); s += a[1]} END {print s + 0}' "$out/probe.repro")
+move_us() {	# total time of the reproducer's move_pages() calls
+	awk '/ move=/ { for (i = 1; i <= NF; i++) if ($i ~ /^us=/) s += substr($i, 4) }
+		END { print s + 0 }' "$1"
+}
+bare=$(move_us "$out/bare.repro")
+probed=$(move_us "$out/probe.repro")
 echo "move_pages time: ${bare} us without the module, ${probed} us with it" \
 	"($(awk -v a="$probed" -v b="$bare" -v i="$(st iterations)" \
 	'BEGIN {if (b > 0 && i > 0) printf "%.2fx, %.0f ns per iteration", a / b, (a - b) * 1000 / i}'))"

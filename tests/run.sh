@@ -62,6 +62,22 @@ ver=$(krp_stock_version)
 read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
 krp_log "stock kernel $ver"
 
+# Lint: the module must be checkpatch --strict, W=1 and sparse clean, the
+# scripts shellcheck clean.
+krp_need_pkgs shellcheck sparse
+cp=$(krp_checkpatch)
+eq "checkpatch.pl --strict: no errors, warnings or checks in the module" "" \
+	"$(perl "$cp" --no-tree --strict --terse -f "$KRP_TOP"/ksm_rmap_probe.[ch] 2>&1 | grep -E 'ERROR|WARNING|CHECK' || true)"
+lint=$KRP_CACHE/build/lint-$ver
+rm -rf "$lint"
+mkdir -p "$lint"
+cp "$KRP_TOP"/ksm_rmap_probe.[ch] "$KRP_TOP"/Kbuild "$lint"/
+eq "W=1 and sparse (C=2): no warnings" "" \
+	"$(make -s -C "$kdir" M="$lint" W=1 C=2 modules 2>&1 | grep -v '^make' || true)"
+eq "shellcheck: scripts and tests clean" "" \
+	"$(cd "$KRP_TOP" && { shellcheck -x tests/run.sh scripts/*.sh .ci/run
+		shellcheck -s sh scripts/guest/*.sh scripts/guest/init; } 2>&1 | head -20)"
+
 if ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$ver"); then
 	ok 0 "module builds against linux-headers-$ver"
 else
