@@ -48,6 +48,10 @@ static bool enable = true;
 module_param(enable, bool, 0400);
 MODULE_PARM_DESC(enable, "Start counting at load (default 1); see debugfs enable");
 
+static bool count = true;
+module_param(count, bool, 0400);
+MODULE_PARM_DESC(count, "Probe every tree iteration (default 1); 0 times the lock only");
+
 static unsigned int max_walkers = 128;
 module_param(max_walkers, uint, 0400);
 MODULE_PARM_DESC(max_walkers, "Walks tracked at the same time (default 128)");
@@ -164,6 +168,9 @@ NOKPROBE_SYMBOL(krp_detach);
 static enum krp_layout krp_layout = KRP_LAYOUT_KNOWN ? KRP_LAYOUT_UNVERIFIED :
 						       KRP_LAYOUT_UNSUPPORTED;
 
+/* Bumped whenever "count" changes; a loop that spans a change is uncounted. */
+static unsigned long krp_count_gen;
+
 static void krp_layout_bad(struct krp_walk *w, const char *why)
 {
 	w->classify = false;
@@ -226,28 +233,59 @@ static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 
 NOKPROBE_SYMBOL(krp_item_next);
 
+enum krp_verdict { KRP_SKIP_ADDR, KRP_SKIP_MM, KRP_SKIP_INVALID, KRP_HIT };
+
 /* The checks of rmap_walk_ksm()'s loop body, in its order. */
+static enum krp_verdict krp_check(struct krp_walk *w, struct krp_loop *l,
+				  struct vm_area_struct *vma)
+{
+	struct rmap_walk_control *rwc = w->rwc;
+	bool same_mm;
+
+	if (l->addr < vma->vm_start || l->addr >= vma->vm_end)
+		return KRP_SKIP_ADDR;
+	/* first pass: this item's own mm; second: the forks of it */
+	same_mm = l->mm == vma->vm_mm;
+	if (w->pass ? same_mm : !same_mm)
+		return KRP_SKIP_MM;
+	if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg))
+		return KRP_SKIP_INVALID;
+	return KRP_HIT;
+}
+
+NOKPROBE_SYMBOL(krp_check);
+
+/* Count one visited VMA; true if it was handed to rmap_one(). */
 static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
 			 struct vm_area_struct *vma)
 {
-	struct rmap_walk_control *rwc = w->rwc;
-	bool same_mm = l->mm == vma->vm_mm;
+	enum krp_verdict v = krp_check(w, l, vma);
 
-	if (l->addr < vma->vm_start || l->addr >= vma->vm_end) {
+	switch (v) {
+	case KRP_SKIP_ADDR:
 		l->skip_addr++;
 		return false;
-	}
-	/* first pass: this item's own mm; second: the forks of it */
-	if (w->pass ? same_mm : !same_mm) {
+	case KRP_SKIP_MM:
 		l->skip_mm++;
-		return false;
-	}
-	if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg)) {
+		break;
+	case KRP_SKIP_INVALID:
 		l->skip_invalid++;
-		return false;
+		break;
+	case KRP_HIT:
+		l->hits++;
+		break;
 	}
-	l->hits++;
-	return true;
+	/*
+	 * @vma contains the item's address.  Its linear page index is the
+	 * range the v4 patch walks: the page's index when it was merged,
+	 * which mremap() does not change.  Prefer the item's own VMA.
+	 */
+	if (!l->own_p4) {
+		l->p4 = vma->vm_pgoff + ((l->addr - vma->vm_start) >> PAGE_SHIFT);
+		l->have_p4 = true;
+		l->own_p4 = l->mm == vma->vm_mm;
+	}
+	return v == KRP_HIT;
 }
 
 NOKPROBE_SYMBOL(krp_classify);
@@ -308,6 +346,36 @@ static struct anon_vma_chain *krp_avc_next(struct anon_vma_chain *avc,
 
 NOKPROBE_SYMBOL(krp_avc_next);
 
+/*
+ * What-if, on a kernel that walks [0, ULONG_MAX]: the loop just walked
+ * the whole tree; which nodes would a walk over [p, p] have visited, and
+ * would it have handed rmap_one() every VMA the full walk did?  Called
+ * with the lock held; costs a descent plus the nodes found.
+ */
+static void krp_whatif(struct krp_walk *w, struct krp_loop *l, int kind,
+		       unsigned long p)
+{
+	struct krp_whatif *wi = &w->sum.whatif[kind];
+	struct anon_vma_chain *avc;
+	u64 iterations = 0, hits = 0;
+
+	for (avc = krp_avc_first(l->root, p, p); avc;
+	     avc = krp_avc_next(avc, p, p)) {
+		iterations++;
+		if (krp_check(w, l, avc->vma) == KRP_HIT)
+			hits++;
+	}
+	wi->loops++;
+	wi->iterations += iterations;
+	wi->max_loop_iterations = max(wi->max_loop_iterations, iterations);
+	if (hits < l->hits) {
+		wi->missed += l->hits - hits;
+		w->whatif_miss[kind] = true;
+	}
+}
+
+NOKPROBE_SYMBOL(krp_whatif);
+
 static inline unsigned int krp_bucket(u64 v)
 {
 	return min_t(unsigned int, fls64(v), KRP_HIST_BUCKETS - 1);
@@ -331,9 +399,24 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	struct krp_totals *s = &w->sum;
 	u64 hold = now > l->t_hold ? now - l->t_hold : 0;
 	struct anon_vma_chain *tail = NULL;
+	bool full = l->first == 0 && l->last == ULONG_MAX;
 
 	w->in_loop = false;
 	w->early = false;
+	s->loops++;
+	s->total_hold_ns += hold;
+	s->max_hold_ns = max(s->max_hold_ns, hold);
+	s->hist_hold[krp_bucket(hold)]++;
+	if (full)
+		s->range_full_loops++;
+	else
+		s->range_narrow_loops++;
+	if (!l->counted || l->count_gen != READ_ONCE(krp_count_gen)) {
+		s->uncounted_loops++;
+		w->all_counted = false;
+		return;
+	}
+
 	if (locked) {
 		if (l->prev)
 			tail = krp_avc_next(l->prev, l->first, l->last);
@@ -346,18 +429,9 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 		if (l->classify && !krp_classify(w, l, tail->vma))
 			s->anomalies++;
 	}
-
-	s->loops++;
 	s->iterations += l->iterations;
 	s->max_loop_iterations = max_t(u64, s->max_loop_iterations, l->iterations);
-	s->total_hold_ns += hold;
-	s->max_hold_ns = max(s->max_hold_ns, hold);
-	s->hist_hold[krp_bucket(hold)]++;
 	s->hist_iter[krp_bucket(l->iterations)]++;
-	if (l->first == 0 && l->last == ULONG_MAX)
-		s->range_full_loops++;
-	else
-		s->range_narrow_loops++;
 	if (!l->classify) {
 		s->unclassified_loops++;
 		return;
@@ -368,6 +442,11 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	s->hits += l->hits;
 	s->max_loop_skip_addr = max_t(u64, s->max_loop_skip_addr, l->skip_addr);
 	s->max_loop_skip_mm = max_t(u64, s->max_loop_skip_mm, l->skip_mm);
+	if (locked && full) {
+		krp_whatif(w, l, KRP_WHATIF_V3, l->addr >> PAGE_SHIFT);
+		if (l->have_p4)
+			krp_whatif(w, l, KRP_WHATIF_V4, l->p4);
+	}
 }
 
 NOKPROBE_SYMBOL(krp_loop_end);
@@ -408,6 +487,9 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 			w->sum.max_wait_ns = max(w->sum.max_wait_ns, wait);
 		}
 	}
+	l->count_gen = READ_ONCE(krp_count_gen);
+	smp_rmb();	/* pairs with smp_wmb() in krp_set_count() */
+	l->counted = READ_ONCE(count);
 	krp_item_next(w, l);
 	w->in_loop = true;
 	l->t_hold = ktime_get_ns();
@@ -509,12 +591,24 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->range_narrow_loops += from->range_narrow_loops;
 	to->trylock_contended += from->trylock_contended;
 	to->unclassified_loops += from->unclassified_loops;
+	to->uncounted_loops += from->uncounted_loops;
 	to->incomplete_walks += from->incomplete_walks;
 	to->missed_mappings += from->missed_mappings;
 	to->anomalies += from->anomalies;
 	to->probe_misses += from->probe_misses;
 	for (i = 0; i < KRP_END_NR; i++)
 		to->ends[i] += from->ends[i];
+	for (i = 0; i < KRP_WHATIF_NR; i++) {
+		struct krp_whatif *t = &to->whatif[i];
+		const struct krp_whatif *f = &from->whatif[i];
+
+		t->loops += f->loops;
+		t->iterations += f->iterations;
+		t->max_loop_iterations = max(t->max_loop_iterations,
+					     f->max_loop_iterations);
+		t->missed += f->missed;
+		t->missed_walks += f->missed_walks;
+	}
 	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
 		to->hist_hold[i] += from->hist_hold[i];
 		to->hist_iter[i] += from->hist_iter[i];
@@ -596,6 +690,7 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	w->rmap_one = rwc->rmap_one;
 	w->mapcount = folio_mapcount(folio);
 	w->stable_node = krp_folio_stable_node(folio);
+	w->all_counted = true;
 	/*
 	 * Classify only with a layout not known to be wrong, and only if the
 	 * kernel's own invalid_vma() check is one we can repeat safely.
@@ -620,6 +715,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct krp_totals *s = &w->sum;
 	u64 now = ktime_get_ns();
 	enum krp_end end;
+	int i;
 
 	if (w->in_loop) {
 		s->probe_misses++;	/* the last loop's up_read() */
@@ -632,6 +728,8 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		s->trylock_contended++;
 	} else if (!w->stable_node) {
 		end = KRP_END_EMPTY;
+	} else if (!w->all_counted) {
+		end = KRP_END_UNCOUNTED;
 	} else if (w->early) {
 		/* every done() in the kernel is folio_not_mapped() */
 		end = w->rwc->done && !folio_mapped(w->folio) ?
@@ -651,6 +749,8 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		s->incomplete_walks = 1;
 		s->missed_mappings = w->mapcount - s->hits;
 	}
+	for (i = 0; i < KRP_WHATIF_NR; i++)
+		s->whatif[i].missed_walks = w->whatif_miss[i];
 
 	if (w->gen != READ_ONCE(krp_gen))
 		return 0;	/* a reset happened meanwhile */
@@ -708,6 +808,7 @@ static const char * const krp_end_names[] = {
 	[KRP_END_DONE]		= "done",
 	[KRP_END_CONTENDED]	= "contended",
 	[KRP_END_EMPTY]		= "empty",
+	[KRP_END_UNCOUNTED]	= "uncounted",
 };
 
 static struct krp_totals *krp_snapshot(void)
@@ -737,10 +838,32 @@ static void krp_show_u64(struct seq_file *m, const char *key, u64 v, bool ok)
 		seq_printf(m, "%s: n/a\n", key);
 }
 
+static void krp_show_whatif(struct seq_file *m, const char *name,
+			    const struct krp_whatif *wi, bool ok)
+{
+	char key[48];
+
+	const char * const names[] = {
+		"loops", "iterations", "max_loop_iterations", "missed",
+		"missed_walks",
+	};
+	const u64 vals[] = {
+		wi->loops, wi->iterations, wi->max_loop_iterations, wi->missed,
+		wi->missed_walks,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(key, sizeof(key), "whatif_%s_%s", name, names[i]);
+		krp_show_u64(m, key, vals[i], ok);
+	}
+}
+
 static int krp_stats_show(struct seq_file *m, void *v)
 {
 	struct krp_totals *t = krp_snapshot();
 	bool c = krp_classified();
+	int i;
 
 	if (!t)
 		return -ENOMEM;
@@ -770,12 +893,18 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(m, "walks_done", t->ends[KRP_END_DONE], true);
 	krp_show_u64(m, "walks_contended", t->ends[KRP_END_CONTENDED], true);
 	krp_show_u64(m, "walks_empty", t->ends[KRP_END_EMPTY], true);
+	krp_show_u64(m, "walks_uncounted", t->ends[KRP_END_UNCOUNTED], true);
 	krp_show_u64(m, "unclassified_loops", t->unclassified_loops, true);
+	krp_show_u64(m, "uncounted_loops", t->uncounted_loops, true);
+	for (i = 0; i < KRP_WHATIF_NR; i++)
+		krp_show_whatif(m, i == KRP_WHATIF_V3 ? "v3" : "v4",
+				&t->whatif[i], c);
 	krp_show_u64(m, "anomalies", t->anomalies, true);
 	krp_show_u64(m, "probe_misses", t->probe_misses +
 		     (krp_missed_now() - READ_ONCE(krp_missed_base)), true);
 	seq_printf(m, "layout: %s\n", krp_layout_names[READ_ONCE(krp_layout)]);
 	seq_printf(m, "enabled: %d\n", READ_ONCE(enable));
+	seq_printf(m, "count: %d\n", READ_ONCE(count));
 	kfree(t);
 	return 0;
 }
@@ -920,6 +1049,53 @@ static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
 }
 DEFINE_SHOW_STORE_ATTRIBUTE(krp_enable);
 
+/*
+ * count=1 probes every iter_next() call: exact iterations and skips, but
+ * each iteration pays for the probe, inside the lock hold.  count=0 turns
+ * that probe off (the call site goes back to a NOP) and times the lock
+ * and the walk only.  A loop that spans a switch is counted as neither.
+ */
+static DEFINE_MUTEX(krp_count_lock);
+
+static int krp_set_count(bool on)
+{
+	int ret;
+
+	if (on) {
+		ret = enable_kprobe(&krp_probes[KRP_P_NEXT]);
+		if (ret)
+			return ret;
+	}
+	WRITE_ONCE(count, on);
+	smp_wmb();	/* a loop that sees the new generation sees @count */
+	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
+	if (!on)
+		return disable_kprobe(&krp_probes[KRP_P_NEXT]);
+	return 0;
+}
+
+static int krp_count_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%d\n", READ_ONCE(count));
+	return 0;
+}
+
+static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	unsigned int val;
+	int ret = krp_parse(ubuf, len, ppos, 1, &val);
+
+	if (ret)
+		return ret;
+	mutex_lock(&krp_count_lock);
+	if (val != READ_ONCE(count))
+		ret = krp_set_count(val);
+	mutex_unlock(&krp_count_lock);
+	return ret ? ret : len;
+}
+DEFINE_SHOW_STORE_ATTRIBUTE(krp_count);
+
 /* ------------------------------------------------------------------------
  * Module init and exit
  * ------------------------------------------------------------------------
@@ -960,6 +1136,8 @@ static int __init krp_init(void)
 	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid); i++)
 		krp_pure_invalid_addr[i] = krp_symbol_addr(krp_pure_invalid[i]);
 
+	if (!count)
+		krp_probes[KRP_P_NEXT].flags |= KPROBE_FLAG_DISABLED;
 	for (i = 0; i < KRP_P_NR; i++) {
 		krp_probes[i].symbol_name = syms[i];
 		ret = register_kprobe(&krp_probes[i]);
@@ -984,6 +1162,7 @@ static int __init krp_init(void)
 	debugfs_create_file("hist", 0400, krp_dir, NULL, &krp_hist_fops);
 	debugfs_create_file("reset", 0200, krp_dir, NULL, &krp_reset_fops);
 	debugfs_create_file("enable", 0600, krp_dir, NULL, &krp_enable_fops);
+	debugfs_create_file("count", 0600, krp_dir, NULL, &krp_count_fops);
 
 	pr_info("probing %s; layout %s; stats in /sys/kernel/debug/ksm_rmap\n",
 		walk_sym, krp_layout_names[krp_layout]);

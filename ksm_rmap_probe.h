@@ -88,6 +88,7 @@ enum krp_end {
 	KRP_END_DONE,		/* rwc->done() said the folio is finished */
 	KRP_END_CONTENDED,	/* rwc->try_lock and the anon_vma lock busy */
 	KRP_END_EMPTY,		/* folio had no stable node: nothing walked */
+	KRP_END_UNCOUNTED,	/* a loop ran uncounted: end not known */
 	KRP_END_NR
 };
 
@@ -110,12 +111,17 @@ enum krp_layout {
  * @addr: rmap_item->address & PAGE_MASK (valid if @classify)
  * @mm: rmap_item->mm (compared, never dereferenced; valid if @classify)
  * @t_hold: when the lock was found held (iter_first entry)
+ * @p4: linear page index of @addr in its own VMA (the v4 walk range)
  * @iterations: nodes the loop body ran on
  * @skip_addr: nodes skipped because @addr is outside [vm_start, vm_end)
  * @skip_mm: nodes skipped by the mm check of this pass
  * @skip_invalid: nodes skipped by rwc->invalid_vma()
  * @hits: nodes handed to rwc->rmap_one()
  * @classify: rmap_item validated, the skip counters mean something
+ * @counted: iter_next() was probed when the loop began (count mode)
+ * @count_gen: krp_count_gen then; a switch during the loop uncounts it
+ * @have_p4: @p4 was found (a visited VMA contains @addr)
+ * @own_p4: @p4 comes from the item's own VMA (else from another mm's)
  */
 struct krp_loop {
 	struct anon_vma *anon_vma;
@@ -126,9 +132,17 @@ struct krp_loop {
 	unsigned long addr;
 	struct mm_struct *mm;
 	u64 t_hold;
+	unsigned long p4, count_gen;
 	u32 iterations, skip_addr, skip_mm, skip_invalid, hits;
-	bool classify;
+	bool classify, counted, have_p4, own_p4;
 };
+
+/* What a narrowed walk would have done, for one range kind (v3 or v4). */
+struct krp_whatif {
+	u64 loops, iterations, max_loop_iterations, missed, missed_walks;
+};
+
+enum { KRP_WHATIF_V3, KRP_WHATIF_V4, KRP_WHATIF_NR };
 
 /**
  * struct krp_totals - counters summed over loops (of a walk, or of all walks)
@@ -145,12 +159,14 @@ struct krp_totals {
 	u64 range_full_loops, range_narrow_loops;
 	u64 trylock_contended;	/* loops whose trylock failed */
 	u64 unclassified_loops;
+	u64 uncounted_loops;	/* loops timed with iter_next() unprobed */
 	u64 incomplete_walks, missed_mappings;
 	u64 ends[KRP_END_NR];
 	u64 anomalies;		/* internal cross-checks that failed */
 	u64 probe_misses;	/* events lost by this module's own design */
 	u64 hist_hold[KRP_HIST_BUCKETS];
 	u64 hist_iter[KRP_HIST_BUCKETS];
+	struct krp_whatif whatif[KRP_WHATIF_NR];
 };
 
 /**
@@ -171,6 +187,8 @@ struct krp_totals {
  * @waiting: down_read() seen between loops
  * @early: the last loop ended after rmap_one (stop or done)
  * @classify: every rmap_item of this walk so far passed validation
+ * @all_counted: every loop so far was counted (count mode throughout)
+ * @whatif_miss: a narrowed range would have missed a hit in some loop
  * @loop: the loop in progress
  * @sum: this walk's totals
  */
@@ -186,7 +204,8 @@ struct krp_walk {
 	struct rw_semaphore *wait_sem;
 	int mapcount;
 	u8 pass;
-	bool in_loop, waiting, early, classify;
+	bool in_loop, waiting, early, classify, all_counted;
+	bool whatif_miss[KRP_WHATIF_NR];
 	struct krp_loop loop;
 	struct krp_totals sum;
 };

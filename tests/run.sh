@@ -9,7 +9,7 @@
 # usage: tests/run.sh [-h] [-k] [-p PHASES]
 #   -k         keep going after a failed boot (report what came back)
 #   -p PHASES  only these guest phases (comma list: split,fork,mremap,big,
-#              control,rmmod); default all
+#              timing,control,rmmod); default all
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
 #      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
@@ -101,8 +101,8 @@ want() { [ "$phases" = all ] || [[ ",$phases," == *",$1,"* ]]; }
 eq "insmod ksm_rmap_probe.ko succeeds" "" "$(f insmod)"
 eq "fresh stats: walks 0, layout unverified" "0 unverified" \
 	"$(s stats_initial walks) $(s stats_initial layout)"
-eq "debugfs files are root-only (stats walks hist 0400, reset 0200, enable 0600)" \
-	"400 400 400 200 600" "$(awk '{printf "%s%s", sep, $2; sep=" "}' "$out/modes" 2>/dev/null)"
+eq "debugfs files are root-only (stats walks hist 0400, reset 0200, enable count 0600)" \
+	"400 400 400 200 600 600" "$(awk '{printf "%s%s", sep, $2; sep=" "}' "$out/modes" 2>/dev/null)"
 
 # check_oracle PHASE: the module and the kernel's kprobe events agree.
 check_oracle() {
@@ -136,6 +136,10 @@ if want split; then
 	eq "split: no incomplete walk, no missed mapping" "0 0" \
 		"$(s split.stats incomplete_walks) $(s split.stats missed_mappings)"
 	eq "split: full-range loops only (unpatched kernel)" "0" "$(s split.stats range_narrow_loops)"
+	eq "split what-if: v3 and v4 ranges would visit 1 VMA per loop, miss nothing" \
+		"1 1 0 0" "$(s split.stats whatif_v3_max_loop_iterations) $(s split.stats whatif_v4_max_loop_iterations) $(s split.stats whatif_v3_missed) $(s split.stats whatif_v4_missed)"
+	eq "split what-if covers every loop" "$(s split.stats loops) $(s split.stats loops)" \
+		"$(s split.stats whatif_v3_loops) $(s split.stats whatif_v4_loops)"
 fi
 if want fork; then
 	check_oracle fork
@@ -148,17 +152,32 @@ if want fork; then
 	eq "fork: second pass walked (passes 2 in some walk)" "yes" \
 		"$(awk 'NR > 1 && $5 == 2 {f = 1} END {print f ? "yes" : "no"}' "$out/fork.walks" 2>/dev/null)"
 	eq "fork: no incomplete walk" "0" "$(s fork.stats incomplete_walks)"
+	eq "fork what-if: narrowed ranges would visit forks+1 VMAs, miss nothing" \
+		"$((k + 1)) $((k + 1)) 0 0" "$(s fork.stats whatif_v3_max_loop_iterations) $(s fork.stats whatif_v4_max_loop_iterations) $(s fork.stats whatif_v3_missed) $(s fork.stats whatif_v4_missed)"
 fi
 if want mremap; then
 	check_oracle mremap
 	eq "mremap: the unpatched kernel finds every mapping (incomplete_walks 0)" \
 		"0 0" "$(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)"
+	eq "mremap what-if: the v3 range would miss the moved mapping in every walk" \
+		"$(s mremap.stats walks)" "$(s mremap.stats whatif_v3_missed_walks)"
+	eq "mremap what-if: the v4 range would miss nothing" "0" "$(s mremap.stats whatif_v4_missed)"
 fi
 if want big; then
 	eq "big: max_loop_iterations = 2000, max_loop_skip_addr = 1999" "2000 1999" \
 		"$(s big.stats max_loop_iterations) $(s big.stats max_loop_skip_addr)"
 	eq "big: no incomplete walk, nothing missed" "0 0" \
 		"$(s big.stats incomplete_walks) $(s big.stats probe_misses)"
+fi
+if want timing; then
+	eq "count=0: count file reads 0" "0" "$(f timing.count)"
+	check "count=0: walks and loops timed ($(s timing.stats walks) walks, max hold $(s timing.stats max_hold_ns) ns)" \
+		gt0 "$(s timing.stats max_hold_ns)"
+	eq "count=0: every loop uncounted, no iteration counted, walks end 'uncounted'" \
+		"$(s timing.stats loops) 0 $(s timing.stats walks)" \
+		"$(s timing.stats uncounted_loops) $(s timing.stats iterations) $(s timing.stats walks_uncounted)"
+	eq "count=1 again: iterations counted (1000 per full loop), no uncounted loop" \
+		"1000 0" "$(s counting.stats max_loop_iterations) $(s counting.stats uncounted_loops)"
 fi
 if want control; then
 	eq "enable=0: walks happen (moves migrate) but none is counted" "2 0" \
@@ -167,16 +186,16 @@ if want control; then
 	check "enable=1: counting resumes ($(s enabled.stats walks) walks)" \
 		gt0 "$(s enabled.stats walks)"
 	eq "reset: every counter back to 0" "" \
-		"$(f reset.stats | awk '/^<no/ || ($2 ~ /^[0-9]+$/ && $2 != 0 && $1 != "enabled:")')"
+		"$(f reset.stats | awk '/^<no/ || ($2 ~ /^[0-9]+$/ && $2 != 0 && $1 != "enabled:" && $1 != "count:")')"
 	eq "reset: walks file keeps only its header" "1" \
 		"$(grep -c . "$out/reset.walks" 2>/dev/null)"
 	total=$(grep -c . "$out/badwrites" 2>/dev/null || true)
 	inval=$(grep -c 'Invalid argument$' "$out/badwrites" 2>/dev/null || true)
-	eq "garbage written to reset/enable: -EINVAL every time" "25 of 25" \
+	eq "garbage written to reset/enable/count: -EINVAL every time" "37 of 37" \
 		"${inval:-0} of ${total:-0}"
 	check "garbage writes change nothing (stats identical before and after)" \
 		cmp -s "$out/badwrites.stats_before" "$out/badwrites.stats_after"
-	eq "garbage writes leave enable at 1" "1" "$(cat "$out/badwrites.enable" 2>/dev/null)"
+	eq "garbage writes leave enable and count at 1" "1 1" "$(f badwrites.enable | tr '\n' ' ' | sed 's/ $//')"
 fi
 if want rmmod; then
 	eq "rmmod/insmod 10 times while walks run" "cycles=10 unloads_ok=10" \

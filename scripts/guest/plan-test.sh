@@ -13,7 +13,8 @@ want() { [ "$phases" = all ] || echo ",$phases," | grep -q ",$1,"; }
 section uname uname -r
 section insmod module_load
 section stats_initial cat "$D/stats"
-section modes stat -c '%n %a' "$D/stats" "$D/walks" "$D/hist" "$D/reset" "$D/enable"
+section modes stat -c '%n %a' "$D/stats" "$D/walks" "$D/hist" "$D/reset" \
+	"$D/enable" "$D/count"
 
 # oracle_phase NAME REPRO-ARGS...: module and ftrace count the same walks.
 oracle_phase() {
@@ -40,6 +41,19 @@ if want big; then
 	section big.stats cat "$D/stats"
 fi
 
+if want timing; then
+	# count=0: the iteration probe is off, only the lock and walks are timed
+	stats_reset
+	echo 0 >"$D/count"
+	section timing.count cat "$D/count"
+	section timing.repro "$REPRO" --mode split --vmas 1000 --dups 2 --moves 2
+	section timing.stats cat "$D/stats"
+	echo 1 >"$D/count"
+	stats_reset
+	section counting.repro "$REPRO" --mode split --vmas 1000 --dups 2 --moves 2
+	section counting.stats cat "$D/stats"
+fi
+
 if want control; then
 	# enable=0: walks happen, nothing is counted
 	stats_reset
@@ -58,7 +72,7 @@ if want control; then
 	"$REPRO" --mode split --vmas 100 --dups 2 --moves 1 >/dev/null
 	cat "$D/stats" >/tmp/before
 	{
-		for f in reset enable; do
+		for f in reset enable count; do
 			for v in 2 abc -1 99999999999999999999 4294967297 "1 1" 0x1 \
 				" 1" "1x" "$(printf '%04096d' 1)" '1\n\n' '1\0'; do
 				echo "$f [$(printf '%.24s' "$v")] $(bad_write "$D/$f" "$v")"
@@ -70,7 +84,7 @@ if want control; then
 	cat "$D/stats" >/tmp/after
 	section badwrites.stats_before cat /tmp/before
 	section badwrites.stats_after cat /tmp/after
-	section badwrites.enable cat "$D/enable"
+	section badwrites.enable cat "$D/enable" "$D/count"
 fi
 
 if want rmmod; then
