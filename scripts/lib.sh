@@ -172,5 +172,5 @@ krp_kv() {
 	awk -v k="$2" '
 		$1 == k ":" { print $2; exit }
 		{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
-			print substr($i, length(k) + 2); exit } }' "$1" 2>/dev/null
+			print substr($i, length(k) + 2); exit } }' "$1" 2>/dev/null || true
 }

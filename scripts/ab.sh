@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# ab.sh - A/B kernel runs: build the unpatched kernel and the patch variants
+# of the thread (patches/*.patch) from linux-source-6.12, boot each under
+# QEMU, run the same workloads with ksm_rmap_probe loaded, and print one
+# table in the seed's shape with ratios against base, beside the what-if
+# prediction the module made on base.  Writes JSON and an SVG plot too.
+#
+# usage: scripts/ab.sh [-h] [-k KERNELS] [-n SWEEP] [-w WORKLOADS] [-s] [-o DIR]
+#   -k KERNELS    comma list (default base,v3,v4,v3-fallback)
+#   -n SWEEP      split-mode VMA counts (default 1000,5000,20000,50000)
+#   -w WORKLOADS  comma list of split,fork,mremap (default all three)
+#   -s            add the stock Debian 6.12 kernel as one more column
+#   -o DIR        where ab.json, ab.svg, ab.txt and the raw guest output go
+#                 (default $KRP_CACHE/ab)
+# examples:
+#   scripts/ab.sh                          # everything (cold: ~20 min)
+#   scripts/ab.sh -k base,v3 -w mremap     # just Hugh Dickins's case
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+kernels=base,v3,v4,v3-fallback
+sweep=1000,5000,20000,50000
+workloads=split,fork,mremap
+stock=0
+outdir=
+while getopts "hk:n:w:so:" opt; do
+	case $opt in
+	h) usage; exit 0 ;;
+	k) kernels=$OPTARG ;;
+	n) sweep=$OPTARG ;;
+	w) workloads=$OPTARG ;;
+	s) stock=1 ;;
+	o) outdir=$OPTARG ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+if ! [[ $sweep =~ ^[0-9]+(,[0-9]+)*$ &&
+	$workloads =~ ^(split|fork|mremap)(,(split|fork|mremap))*$ ]]; then
+	echo "error: bad -n or -w value" >&2
+	usage >&2
+	exit 2
+fi
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+outdir=${outdir:-$KRP_CACHE/ab}
+mkdir -p "$outdir"
+
+krp_host_setup
+krp_need_pkgs gnuplot-nox
+repro=$(krp_build_repro "$KRP_CACHE/bin")
+
+# The kernels: "name bzImage kdir append" lines.
+list=()
+IFS=, read -r -a own <<<"$kernels"
+t0=$SECONDS
+if [ ${#own[@]} -gt 0 ]; then
+	krp_log "building kernels: ${own[*]} (cached after the first run)"
+	while read -r name bz kdir; do
+		list+=("$name $bz $kdir ${KRP_OWN_APPEND:-}")
+	done < <("$KRP_TOP/scripts/build-kernel.sh" "${own[@]}")
+	[ ${#list[@]} = ${#own[@]} ] || krp_die "kernel build failed"
+	krp_log "kernels ready after $((SECONDS - t0)) s"
+fi
+if [ "$stock" = 1 ]; then
+	ver=$(krp_stock_version)
+	read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
+	list+=("stock $vmlinuz $kdir ")
+fi
+
+# Boot each kernel once; all workloads run in that boot.
+for k in "${list[@]}"; do
+	read -r name bz kdir append <<<"$k"
+	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/ab-$name")
+	initrd=$KRP_CACHE/ab-$name.cpio.gz
+	krp_initramfs "$initrd" "$ko" "$repro"
+	krp_log "booting $name: workloads $workloads, sweep $sweep"
+	t1=$SECONDS
+	krp_boot "$bz" "$initrd" "$outdir/$name" 3600 \
+		"krp.plan=ab krp.sweep=$sweep krp.workloads=$workloads $append" ||
+		krp_die "$name: guest run failed; see $outdir/$name/console.log"
+	[ -z "$(cat "$outdir/$name/insmod" 2>/dev/null)" ] ||
+		krp_die "$name: insmod failed: $(cat "$outdir/$name/insmod")"
+	splats=$(krp_splats "$outdir/$name/console.log" "$outdir/$name/dmesg")
+	[ -z "$splats" ] || { echo "$splats" >&2; krp_die "$name: kernel splat"; }
+	krp_log "$name done in $((SECONDS - t1)) s"
+done
+
+# The workloads run, in order.
+runs=()
+for w in ${workloads//,/ }; do
+	case $w in
+	split) for n in ${sweep//,/ }; do runs+=("split-$n"); done ;;
+	fork) runs+=("fork-1000") ;;
+	mremap) runs+=("mremap") ;;
+	esac
+done
+names=()
+for k in "${list[@]}"; do names+=("${k%% *}"); done
+
+v() { krp_kv "$outdir/$1/$2.stats" "$3"; }	# v KERNEL RUN.MODE KEY
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9]+$/) printf "%.3f", v / 1e6; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.3f", a / b; else print "-" }'; }
+
+# The what-if reference: the unpatched kernel of this run (base, else stock).
+ref=
+for name in base stock; do
+	[[ " ${names[*]} " == *" $name "* ]] && ref=${ref:-$name}
+done
+
+# The table people read.
+{
+	printf '%-12s %-12s %9s %8s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+		workload kernel "hold ms" "x base" "max iter" "addr skp" "mm skp" \
+		walks incompl missed migrated "what-if on base: iter, miss"
+	for r in "${runs[@]}"; do
+		base_hold=$(v base "$r.time" max_hold_ns)
+		for name in "${names[@]}"; do
+			hold=$(v "$name" "$r.time" max_hold_ns)
+			pred=-
+			if [ -n "$ref" ] && { [ "$name" = v3 ] || [ "$name" = v4 ]; }; then
+				pred="$(v "$ref" "$r.count" "whatif_${name}_max_loop_iterations"), $(v "$ref" "$r.count" "whatif_${name}_missed_walks") walks"
+			fi
+			printf '%-12s %-12s %9s %8s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+				"$r" "$name" "$(ms "$hold")" "$(ratio "$hold" "$base_hold")" \
+				"$(v "$name" "$r.count" max_loop_iterations)" \
+				"$(v "$name" "$r.count" max_loop_skip_addr)" \
+				"$(v "$name" "$r.count" max_loop_skip_mm)" \
+				"$(v "$name" "$r.count" walks)" \
+				"$(v "$name" "$r.count" incomplete_walks)" \
+				"$(v "$name" "$r.count" missed_mappings)" \
+				"$(krp_kv "$outdir/$name/$r.count.repro" migrated_count)/$(krp_kv "$outdir/$name/$r.count.repro" moves)" \
+				"$pred"
+		done
+	done
+	echo
+	echo "hold ms: longest anon_vma lock hold of one loop, measured with count=0 (no per-iteration"
+	echo "probe); the other columns with count=1. max iter / addr skp / mm skp: maxima over loops."
+	echo "incompl: walks that went through everything and still handed rmap_one() fewer VMAs than"
+	echo "the folio's mapcount; missed: mappings so missed. migrated: moves that moved the KSM page."
+	echo "what-if: what the module on ${ref:-base} predicts for that range: max iterations per loop, and"
+	echo "walks in which the narrowed range would have missed a mapping (compare incompl)."
+	echo "Times are QEMU TCG times: compare within this table, not with hardware."
+} | tee "$outdir/ab.txt"
+
+# JSON for scripts: every stats key of every run, both modes.
+json_stats() {	# json_stats FILE: a stats file as a JSON object
+	awk -F': ' 'BEGIN { printf "{" }
+		NF == 2 { printf "%s\"%s\": ", sep, $1; sep = ", "
+			if ($2 ~ /^[0-9]+$/) printf "%s", $2; else printf "\"%s\"", $2 }
+		END { printf "}" }' "$1" 2>/dev/null || echo "{}"
+}
+{
+	echo "{"
+	echo "  \"sweep\": [${sweep}],"
+	echo "  \"runs\": ["
+	sep=
+	for name in "${names[@]}"; do
+		for r in "${runs[@]}"; do
+			[ -f "$outdir/$name/$r.count.stats" ] || continue
+			printf '%s    {"kernel": "%s", "release": "%s", "workload": "%s", "vmas": %s, "moves": %s, "migrated": %s,\n' \
+				"$sep" "$name" "$(cat "$outdir/$name/uname")" "$r" \
+				"$(krp_kv "$outdir/$name/$r.count.repro" anon_vma_tree_nodes)" \
+				"$(krp_kv "$outdir/$name/$r.count.repro" moves)" \
+				"$(krp_kv "$outdir/$name/$r.count.repro" migrated_count)"
+			printf '     "count": %s,\n     "time": %s}' \
+				"$(json_stats "$outdir/$name/$r.count.stats")" \
+				"$(json_stats "$outdir/$name/$r.time.stats")"
+			sep=$',\n'
+		done
+	done
+	echo
+	echo "  ]"
+	echo "}"
+} >"$outdir/ab.json"
+
+# The plot: hold time and iterations against N, one line per kernel.
+if [[ $workloads == *split* ]]; then
+	plot=()
+	for name in "${names[@]}"; do
+		for n in ${sweep//,/ }; do
+			echo "$n $(v "$name" "split-$n.time" max_hold_ns) $(v "$name" "split-$n.count" max_loop_iterations)"
+		done >"$outdir/$name.dat"
+		plot+=("$name")
+	done
+	{
+		echo "set terminal svg size 1000,420 dynamic font 'sans,11'"
+		echo "set output '$outdir/ab.svg'"
+		echo "set multiplot layout 1,2 title 'rmap\\_walk\\_ksm(), split workload, QEMU TCG'"
+		echo "set logscale xy; set grid; set key left top; set xlabel 'VMAs on the anon\\_vma'"
+		echo "set ylabel 'max anon\\_vma lock hold (ms)'"
+		printf 'plot '
+		for name in "${plot[@]}"; do
+			printf "'%s' using 1:(\$2/1e6) with linespoints title '%s', " "$outdir/$name.dat" "$name"
+		done | sed 's/, $/\n/'
+		echo "set ylabel 'max tree iterations per loop'"
+		printf 'plot '
+		for name in "${plot[@]}"; do
+			printf "'%s' using 1:3 with linespoints title '%s', " "$outdir/$name.dat" "$name"
+		done | sed 's/, $/\n/'
+		echo "unset multiplot"
+	} >"$outdir/ab.gp"
+	gnuplot "$outdir/ab.gp" || krp_log "gnuplot failed; data in $outdir/*.dat"
+fi
+krp_log "wrote $outdir/ab.txt, $outdir/ab.json, $outdir/ab.svg ($((SECONDS - t0)) s in all)"

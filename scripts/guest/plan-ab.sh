@@ -1,0 +1,46 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# plan-ab.sh - the guest half of scripts/ab.sh: for each workload, run the
+# reproducer twice with the module loaded: once counting every iteration
+# (count=1: iterations, skips, what-if) and once timing only (count=0: the
+# lock hold without the per-iteration probe).  krp.sweep=N,N,... gives the
+# split-mode VMA counts, krp.workloads=split,fork,mremap the workloads.
+# shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
+. /krp/lib.sh
+
+sweep=$(param sweep 1000,5000,20000,50000 | tr , ' ')
+workloads=$(param workloads split,fork,mremap | tr , ' ')
+forkn=$(param forkn 1000)
+
+section uname uname -r
+section insmod module_load
+
+# run NAME REPRO-ARGS...: one workload, counted then timed.
+run() {
+	_name=$1
+	shift
+	for _mode in count time; do
+		if [ $_mode = count ]; then echo 1 >"$D/count"; else echo 0 >"$D/count"; fi
+		stats_reset
+		section "$_name.$_mode.repro" "$REPRO" "$@"
+		section "$_name.$_mode.stats" cat "$D/stats"
+		section "$_name.$_mode.walks" cat "$D/walks"
+	done
+	echo 1 >"$D/count"
+}
+
+for w in $workloads; do
+	case $w in
+	split)
+		for n in $sweep; do
+			run "split-$n" --mode split --vmas "$n" --dups 2 --moves 2
+		done ;;
+	fork)
+		run "fork-$forkn" --mode fork --vmas "$forkn" --dups 2 --forks 2 --moves 2 ;;
+	mremap)
+		run mremap --mode mremap --moves 2 ;;
+	esac
+done
+section rmmod module_unload
+section dmesg dmesg

@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# plan-bench.sh - the guest half of scripts/bench.sh: the same workload with
+# no module, with the module timing only (count=0) and counting every
+# iteration (count=1), in rounds, interleaved.  The clock that judges the
+# module is not the module: ftrace's function_graph times every
+# rmap_walk_ksm() call in all three cases.
+# shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
+. /krp/lib.sh
+
+n=$(param n 20000)
+moves=$(param moves 4)
+rounds=$(param rounds 3)
+
+fg_on() {
+	echo 0 >"$T/tracing_on"
+	echo nop >"$T/current_tracer"
+	echo >"$T/trace"
+	echo 8192 >"$T/buffer_size_kb"
+	echo rmap_walk_ksm >"$T/set_ftrace_filter"
+	echo rmap_walk_ksm >"$T/set_graph_function"
+	echo function_graph >"$T/current_tracer"
+	echo 1 >"$T/tracing_on"
+}
+
+# fg_off: one line per walk: its duration in ns, as ftrace measured it.
+fg_off() {
+	echo 0 >"$T/tracing_on"
+	awk '/rmap_walk_ksm/ { for (i = 1; i < NF; i++)
+		if ($i ~ /^[0-9]+\.[0-9]+$/ && $(i + 1) == "us") {
+			printf "%d\n", $i * 1000; break } }' "$T/trace"
+	echo nop >"$T/current_tracer"
+}
+
+section uname uname -r
+r=1
+while [ "$r" -le "$rounds" ]; do
+	for mode in none time count; do
+		case $mode in
+		none) ;;
+		time) module_load count=0 ;;
+		count) module_load count=1 ;;
+		esac
+		fg_on
+		section "r$r.$mode.repro" "$REPRO" --mode split --vmas "$n" --dups 2 --moves "$moves"
+		section "r$r.$mode.fgraph" fg_off
+		if [ "$mode" != none ]; then
+			section "r$r.$mode.stats" cat "$D/stats"
+			module_unload
+		fi
+	done
+	r=$((r + 1))
+done
+section dmesg dmesg
