@@ -43,6 +43,8 @@
 #include <linux/ktime.h>
 
 #include "ksm_rmap_probe.h"
+#define CREATE_TRACE_POINTS
+#include "ksm_rmap_probe_trace.h"
 
 static bool enable = true;
 module_param(enable, bool, 0400);
@@ -414,7 +416,7 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	if (!l->counted || l->count_gen != READ_ONCE(krp_count_gen)) {
 		s->uncounted_loops++;
 		w->all_counted = false;
-		return;
+		goto out;
 	}
 
 	if (locked) {
@@ -434,7 +436,7 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	s->hist_iter[krp_bucket(l->iterations)]++;
 	if (!l->classify) {
 		s->unclassified_loops++;
-		return;
+		goto out;
 	}
 	s->skip_addr += l->skip_addr;
 	s->skip_mm += l->skip_mm;
@@ -447,6 +449,8 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 		if (l->have_p4)
 			krp_whatif(w, l, KRP_WHATIF_V4, l->p4);
 	}
+out:
+	trace_ksm_rmap_loop(w, l, hold);
 }
 
 NOKPROBE_SYMBOL(krp_loop_end);
@@ -751,6 +755,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	}
 	for (i = 0; i < KRP_WHATIF_NR; i++)
 		s->whatif[i].missed_walks = w->whatif_miss[i];
+	trace_ksm_rmap_walk(w, end);
 
 	if (w->gen != READ_ONCE(krp_gen))
 		return 0;	/* a reset happened meanwhile */
@@ -830,15 +835,43 @@ static bool krp_classified(void)
 	return l == KRP_LAYOUT_OK || l == KRP_LAYOUT_UNVERIFIED;
 }
 
-static void krp_show_u64(struct seq_file *m, const char *key, u64 v, bool ok)
+/*
+ * One emitter for "stats" (key: value lines) and "stats.json" (one JSON
+ * object, same keys, null for n/a): the file's i_private says which.
+ */
+struct krp_out {
+	struct seq_file *m;
+	bool json;
+	bool first;
+};
+
+static void krp_key(struct krp_out *o, const char *key)
 {
-	if (ok)
-		seq_printf(m, "%s: %llu\n", key, v);
+	if (o->json)
+		seq_printf(o->m, "%s\"%s\": ", o->first ? "{\n  " : ",\n  ", key);
 	else
-		seq_printf(m, "%s: n/a\n", key);
+		seq_printf(o->m, "%s: ", key);
+	o->first = false;
 }
 
-static void krp_show_whatif(struct seq_file *m, const char *name,
+static void krp_show_u64(struct krp_out *o, const char *key, u64 v, bool ok)
+{
+	krp_key(o, key);
+	if (ok)
+		seq_printf(o->m, "%llu", v);
+	else
+		seq_puts(o->m, o->json ? "null" : "n/a");
+	if (!o->json)
+		seq_putc(o->m, '\n');
+}
+
+static void krp_show_str(struct krp_out *o, const char *key, const char *v)
+{
+	krp_key(o, key);
+	seq_printf(o->m, o->json ? "\"%s\"" : "%s\n", v);
+}
+
+static void krp_show_whatif(struct krp_out *o, const char *name,
 			    const struct krp_whatif *wi, bool ok)
 {
 	char key[48];
@@ -855,56 +888,60 @@ static void krp_show_whatif(struct seq_file *m, const char *name,
 
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(key, sizeof(key), "whatif_%s_%s", name, names[i]);
-		krp_show_u64(m, key, vals[i], ok);
+		krp_show_u64(o, key, vals[i], ok);
 	}
 }
 
 static int krp_stats_show(struct seq_file *m, void *v)
 {
 	struct krp_totals *t = krp_snapshot();
+	struct krp_out o = { .m = m, .json = !!m->private, .first = true };
+	struct krp_out *out = &o;
 	bool c = krp_classified();
 	int i;
 
 	if (!t)
 		return -ENOMEM;
-	krp_show_u64(m, "walks", t->walks, true);
-	krp_show_u64(m, "loops", t->loops, true);
-	krp_show_u64(m, "iterations", t->iterations, true);
-	krp_show_u64(m, "skip_addr", t->skip_addr, c);
-	krp_show_u64(m, "skip_mm", t->skip_mm, c);
-	krp_show_u64(m, "skip_invalid", t->skip_invalid, c);
-	krp_show_u64(m, "hits", t->hits, c);
-	krp_show_u64(m, "max_loop_iterations", t->max_loop_iterations, true);
-	krp_show_u64(m, "max_loop_skip_addr", t->max_loop_skip_addr, c);
-	krp_show_u64(m, "max_loop_skip_mm", t->max_loop_skip_mm, c);
-	krp_show_u64(m, "max_hold_ns", t->max_hold_ns, true);
-	krp_show_u64(m, "total_hold_ns", t->total_hold_ns, true);
-	krp_show_u64(m, "max_walk_ns", t->max_walk_ns, true);
-	krp_show_u64(m, "total_walk_ns", t->total_walk_ns, true);
-	krp_show_u64(m, "range_full_loops", t->range_full_loops, true);
-	krp_show_u64(m, "range_narrow_loops", t->range_narrow_loops, true);
-	krp_show_u64(m, "trylock_contended", t->trylock_contended, true);
-	krp_show_u64(m, "max_wait_ns", t->max_wait_ns, true);
-	krp_show_u64(m, "total_wait_ns", t->total_wait_ns, true);
-	krp_show_u64(m, "incomplete_walks", t->incomplete_walks, c);
-	krp_show_u64(m, "missed_mappings", t->missed_mappings, c);
-	krp_show_u64(m, "walks_complete", t->ends[KRP_END_COMPLETE], true);
-	krp_show_u64(m, "walks_stop", t->ends[KRP_END_STOP], true);
-	krp_show_u64(m, "walks_done", t->ends[KRP_END_DONE], true);
-	krp_show_u64(m, "walks_contended", t->ends[KRP_END_CONTENDED], true);
-	krp_show_u64(m, "walks_empty", t->ends[KRP_END_EMPTY], true);
-	krp_show_u64(m, "walks_uncounted", t->ends[KRP_END_UNCOUNTED], true);
-	krp_show_u64(m, "unclassified_loops", t->unclassified_loops, true);
-	krp_show_u64(m, "uncounted_loops", t->uncounted_loops, true);
+	krp_show_u64(out, "walks", t->walks, true);
+	krp_show_u64(out, "loops", t->loops, true);
+	krp_show_u64(out, "iterations", t->iterations, true);
+	krp_show_u64(out, "skip_addr", t->skip_addr, c);
+	krp_show_u64(out, "skip_mm", t->skip_mm, c);
+	krp_show_u64(out, "skip_invalid", t->skip_invalid, c);
+	krp_show_u64(out, "hits", t->hits, c);
+	krp_show_u64(out, "max_loop_iterations", t->max_loop_iterations, true);
+	krp_show_u64(out, "max_loop_skip_addr", t->max_loop_skip_addr, c);
+	krp_show_u64(out, "max_loop_skip_mm", t->max_loop_skip_mm, c);
+	krp_show_u64(out, "max_hold_ns", t->max_hold_ns, true);
+	krp_show_u64(out, "total_hold_ns", t->total_hold_ns, true);
+	krp_show_u64(out, "max_walk_ns", t->max_walk_ns, true);
+	krp_show_u64(out, "total_walk_ns", t->total_walk_ns, true);
+	krp_show_u64(out, "range_full_loops", t->range_full_loops, true);
+	krp_show_u64(out, "range_narrow_loops", t->range_narrow_loops, true);
+	krp_show_u64(out, "trylock_contended", t->trylock_contended, true);
+	krp_show_u64(out, "max_wait_ns", t->max_wait_ns, true);
+	krp_show_u64(out, "total_wait_ns", t->total_wait_ns, true);
+	krp_show_u64(out, "incomplete_walks", t->incomplete_walks, c);
+	krp_show_u64(out, "missed_mappings", t->missed_mappings, c);
+	krp_show_u64(out, "walks_complete", t->ends[KRP_END_COMPLETE], true);
+	krp_show_u64(out, "walks_stop", t->ends[KRP_END_STOP], true);
+	krp_show_u64(out, "walks_done", t->ends[KRP_END_DONE], true);
+	krp_show_u64(out, "walks_contended", t->ends[KRP_END_CONTENDED], true);
+	krp_show_u64(out, "walks_empty", t->ends[KRP_END_EMPTY], true);
+	krp_show_u64(out, "walks_uncounted", t->ends[KRP_END_UNCOUNTED], true);
+	krp_show_u64(out, "unclassified_loops", t->unclassified_loops, true);
+	krp_show_u64(out, "uncounted_loops", t->uncounted_loops, true);
 	for (i = 0; i < KRP_WHATIF_NR; i++)
-		krp_show_whatif(m, i == KRP_WHATIF_V3 ? "v3" : "v4",
+		krp_show_whatif(out, i == KRP_WHATIF_V3 ? "v3" : "v4",
 				&t->whatif[i], c);
-	krp_show_u64(m, "anomalies", t->anomalies, true);
-	krp_show_u64(m, "probe_misses", t->probe_misses +
+	krp_show_u64(out, "anomalies", t->anomalies, true);
+	krp_show_u64(out, "probe_misses", t->probe_misses +
 		     (krp_missed_now() - READ_ONCE(krp_missed_base)), true);
-	seq_printf(m, "layout: %s\n", krp_layout_names[READ_ONCE(krp_layout)]);
-	seq_printf(m, "enabled: %d\n", READ_ONCE(enable));
-	seq_printf(m, "count: %d\n", READ_ONCE(count));
+	krp_show_str(out, "layout", krp_layout_names[READ_ONCE(krp_layout)]);
+	krp_show_u64(out, "enabled", READ_ONCE(enable), true);
+	krp_show_u64(out, "count", READ_ONCE(count), true);
+	if (o.json)
+		seq_puts(m, "\n}\n");
 	kfree(t);
 	return 0;
 }
@@ -1158,6 +1195,7 @@ static int __init krp_init(void)
 
 	krp_dir = debugfs_create_dir("ksm_rmap", NULL);
 	debugfs_create_file("stats", 0400, krp_dir, NULL, &krp_stats_fops);
+	debugfs_create_file("stats.json", 0400, krp_dir, (void *)1, &krp_stats_fops);
 	debugfs_create_file("walks", 0400, krp_dir, NULL, &krp_walks_fops);
 	debugfs_create_file("hist", 0400, krp_dir, NULL, &krp_hist_fops);
 	debugfs_create_file("reset", 0200, krp_dir, NULL, &krp_reset_fops);

@@ -10,6 +10,8 @@
 # (default ${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe).
 
 KRP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The module's sources (what a build copies, what lint checks).
+KRP_SOURCES=(ksm_rmap_probe.c ksm_rmap_probe.h ksm_rmap_probe_trace.h Kbuild)
 KRP_CACHE=${KRP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe}
 mkdir -p "$KRP_CACHE"
 
@@ -78,8 +80,7 @@ krp_stock_kernel() {
 krp_build_module() {
 	local kdir=$1 out=$2
 	mkdir -p "$out"
-	cp "$KRP_TOP"/ksm_rmap_probe.c "$KRP_TOP"/ksm_rmap_probe.h \
-		"$KRP_TOP"/Kbuild "$out"/
+	(cd "$KRP_TOP" && cp "${KRP_SOURCES[@]}" "$out"/)
 	make -s -C "$kdir" M="$out" modules >"$out/build.log" 2>&1 ||
 		{ cat "$out/build.log" >&2; krp_die "module build against $kdir failed"; }
 	echo "$out/ksm_rmap_probe.ko"

@@ -9,7 +9,7 @@
 # usage: tests/run.sh [-h] [-k] [-p PHASES]
 #   -k         keep going after a failed boot (report what came back)
 #   -p PHASES  only these guest phases (comma list: split,fork,mremap,big,
-#              timing,control,rmmod); default all
+#              events,timing,control,rmmod); default all
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
 #      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
@@ -64,14 +64,14 @@ krp_log "stock kernel $ver"
 
 # Lint: the module must be checkpatch --strict, W=1 and sparse clean, the
 # scripts shellcheck clean.
-krp_need_pkgs shellcheck sparse
+krp_need_pkgs shellcheck sparse jq
 cp=$(krp_checkpatch)
 eq "checkpatch.pl --strict: no errors, warnings or checks in the module" "" \
-	"$(perl "$cp" --no-tree --strict --terse -f "$KRP_TOP"/ksm_rmap_probe.[ch] 2>&1 | grep -E 'ERROR|WARNING|CHECK' || true)"
+	"$(cd "$KRP_TOP"; perl "$cp" --no-tree --strict --terse -f "${KRP_SOURCES[@]:0:3}" 2>&1 | grep -E 'ERROR|WARNING|CHECK')"
 lint=$KRP_CACHE/build/lint-$ver
 rm -rf "$lint"
 mkdir -p "$lint"
-cp "$KRP_TOP"/ksm_rmap_probe.[ch] "$KRP_TOP"/Kbuild "$lint"/
+(cd "$KRP_TOP" && cp "${KRP_SOURCES[@]}" "$lint"/)
 eq "W=1 and sparse (C=2): no warnings" "" \
 	"$(make -s -C "$kdir" M="$lint" W=1 C=2 modules 2>&1 | grep -v '^make' || true)"
 eq "shellcheck: scripts and tests clean" "" \
@@ -168,6 +168,23 @@ if want big; then
 		"$(s big.stats max_loop_iterations) $(s big.stats max_loop_skip_addr)"
 	eq "big: no incomplete walk, nothing missed" "0 0" \
 		"$(s big.stats incomplete_walks) $(s big.stats probe_misses)"
+fi
+if want events; then
+	eq "trace event ksm_rmap_walk: one per walk" "$(s events.stats walks)" \
+		"$(grep -c '^ksm_rmap_walk: ' "$out/events.trace" 2>/dev/null)"
+	eq "trace event ksm_rmap_loop: one per loop" "$(s events.stats loops)" \
+		"$(grep -c '^ksm_rmap_loop: ' "$out/events.trace" 2>/dev/null)"
+	eq "trace events' iterations and hits add up to the stats" \
+		"$(s events.stats iterations) $(s events.stats hits)" \
+		"$(awk '/^ksm_rmap_walk: / { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+			if (kv[1] == "iterations") it += kv[2]; if (kv[1] == "hits") h += kv[2] } }
+			END { print it + 0, h + 0 }' "$out/events.trace" 2>/dev/null)"
+	eq "stats.json parses, with the same walks, iterations and layout as stats" \
+		"$(s events.stats walks) $(s events.stats iterations) \"ok\"" \
+		"$(jq -r '"\(.walks) \(.iterations) \(.layout | tojson)"' "$out/events.json" 2>&1)"
+	eq "stats.json has every stats key" \
+		"$(awk -F': ' 'NF == 2 {print $1}' "$out/events.stats" 2>/dev/null | sort | tr '\n' ' ')" \
+		"$(jq -r 'keys[]' "$out/events.json" 2>/dev/null | sort | tr '\n' ' ')"
 fi
 if want timing; then
 	eq "count=0: count file reads 0" "0" "$(f timing.count)"

@@ -41,6 +41,22 @@ if want big; then
 	section big.stats cat "$D/stats"
 fi
 
+if want events; then
+	# the module's trace events, read back through tracefs; stats.json
+	stats_reset
+	echo 0 >"$T/tracing_on"
+	echo >"$T/trace"
+	echo 1 >"$T/events/ksm_rmap_probe/enable"
+	echo 1 >"$T/tracing_on"
+	section events.repro "$REPRO" --mode split --vmas 200 --dups 2 --moves 2
+	echo 0 >"$T/tracing_on"
+	echo 0 >"$T/events/ksm_rmap_probe/enable"
+	section events.trace grep -o 'ksm_rmap_[a-z]*: .*' "$T/trace"
+	section events.stats cat "$D/stats"
+	section events.json cat "$D/stats.json"
+	section events.format cat "$T/events/ksm_rmap_probe/ksm_rmap_walk/format"
+fi
+
 if want timing; then
 	# count=0: the iteration probe is off, only the lock and walks are timed
 	stats_reset

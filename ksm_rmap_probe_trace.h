@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Trace events of ksm_rmap_probe: one per rmap_walk_ksm() walk and one per
+ * loop, with the fields of the "walks" file, for perf, trace-cmd, bpftrace
+ * and ftrace filters:
+ *
+ *   echo 1 > /sys/kernel/tracing/events/ksm_rmap_probe/enable
+ *   perf record -e ksm_rmap_probe:ksm_rmap_walk -a
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM ksm_rmap_probe
+
+#if !defined(_KSM_RMAP_PROBE_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _KSM_RMAP_PROBE_TRACE_H
+
+#include <linux/tracepoint.h>
+
+TRACE_EVENT(ksm_rmap_walk,
+	    TP_PROTO(const struct krp_walk *w, int end),
+	    TP_ARGS(w, end),
+	    TP_STRUCT__entry(__field(void *, rmap_one)
+			     __field(int, mapcount)
+			     __field(u8, passes)
+			     __field(bool, classified)
+			     __field(int, end)
+			     __field(u64, loops)
+			     __field(u64, iterations)
+			     __field(u64, skip_addr)
+			     __field(u64, skip_mm)
+			     __field(u64, hits)
+			     __field(u64, missed)
+			     __field(u64, max_hold_ns)
+			     __field(u64, walk_ns)),
+	    TP_fast_assign(__entry->rmap_one = w->rmap_one;
+			   __entry->mapcount = w->mapcount;
+			   __entry->passes = w->loop.anon_vma ? w->pass + 1 : 0;
+			   __entry->classified = w->classify;
+			   __entry->end = end;
+			   __entry->loops = w->sum.loops;
+			   __entry->iterations = w->sum.iterations;
+			   __entry->skip_addr = w->sum.skip_addr;
+			   __entry->skip_mm = w->sum.skip_mm;
+			   __entry->hits = w->sum.hits;
+			   __entry->missed = w->sum.missed_mappings;
+			   __entry->max_hold_ns = w->sum.max_hold_ns;
+			   __entry->walk_ns = w->sum.total_walk_ns;),
+	    TP_printk("caller=%ps mapcount=%d passes=%u loops=%llu iterations=%llu skip_addr=%llu skip_mm=%llu hits=%llu missed=%llu max_hold_ns=%llu walk_ns=%llu end=%s classified=%d",
+		      __entry->rmap_one, __entry->mapcount, __entry->passes,
+		      __entry->loops, __entry->iterations, __entry->skip_addr,
+		      __entry->skip_mm, __entry->hits, __entry->missed,
+		      __entry->max_hold_ns, __entry->walk_ns,
+		      __print_symbolic(__entry->end,
+				       { KRP_END_COMPLETE, "complete" },
+				       { KRP_END_STOP, "stop" },
+				       { KRP_END_DONE, "done" },
+				       { KRP_END_CONTENDED, "contended" },
+				       { KRP_END_EMPTY, "empty" },
+				       { KRP_END_UNCOUNTED, "uncounted" }),
+		      __entry->classified)
+);
+
+TRACE_EVENT(ksm_rmap_loop,
+	    TP_PROTO(const struct krp_walk *w, const struct krp_loop *l,
+		     u64 hold_ns),
+	    TP_ARGS(w, l, hold_ns),
+	    TP_STRUCT__entry(__field(u8, pass)
+			     __field(bool, counted)
+			     __field(bool, classified)
+			     __field(unsigned long, first)
+			     __field(unsigned long, last)
+			     __field(u32, iterations)
+			     __field(u32, skip_addr)
+			     __field(u32, skip_mm)
+			     __field(u32, hits)
+			     __field(u64, hold_ns)),
+	    TP_fast_assign(__entry->pass = w->pass;
+			   __entry->counted = l->counted;
+			   __entry->classified = l->classify;
+			   __entry->first = l->first;
+			   __entry->last = l->last;
+			   __entry->iterations = l->iterations;
+			   __entry->skip_addr = l->skip_addr;
+			   __entry->skip_mm = l->skip_mm;
+			   __entry->hits = l->hits;
+			   __entry->hold_ns = hold_ns;),
+	    TP_printk("pass=%u range=%lx-%lx iterations=%u skip_addr=%u skip_mm=%u hits=%u hold_ns=%llu counted=%d classified=%d",
+		      __entry->pass, __entry->first, __entry->last,
+		      __entry->iterations, __entry->skip_addr, __entry->skip_mm,
+		      __entry->hits, __entry->hold_ns, __entry->counted,
+		      __entry->classified)
+);
+
+#endif /* _KSM_RMAP_PROBE_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE ksm_rmap_probe_trace
+#include <trace/define_trace.h>
