@@ -692,7 +692,7 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	w->folio = folio;
 	w->rwc = rwc;
 	w->rmap_one = rwc->rmap_one;
-	w->mapcount = folio_mapcount(folio);
+	w->mapcount = krp_folio_mapcount(folio);
 	w->stable_node = krp_folio_stable_node(folio);
 	w->all_counted = true;
 	/*
@@ -736,7 +736,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		end = KRP_END_UNCOUNTED;
 	} else if (w->early) {
 		/* every done() in the kernel is folio_not_mapped() */
-		end = w->rwc->done && !folio_mapped(w->folio) ?
+		end = w->rwc->done && !krp_folio_mapcount(w->folio) ?
 			KRP_END_DONE : KRP_END_STOP;
 	} else {
 		end = KRP_END_COMPLETE;
@@ -749,7 +749,8 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 * A walk that went through everything yet handed fewer VMAs to
 	 * rmap_one() than the folio has mappings cannot have found them all.
 	 */
-	if (end == KRP_END_COMPLETE && w->classify && s->hits < w->mapcount) {
+	if (end == KRP_END_COMPLETE && w->classify && w->mapcount >= 0 &&
+	    s->hits < w->mapcount) {
 		s->incomplete_walks = 1;
 		s->missed_mappings = w->mapcount - s->hits;
 	}
@@ -1067,10 +1068,16 @@ static const struct file_operations krp_reset_fops = {
 	.llseek	= noop_llseek,
 };
 
-static int krp_enable_show(struct seq_file *m, void *v)
+/* "enable" and "count" read back their flag: i_private points at it. */
+static int krp_flag_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "%d\n", READ_ONCE(enable));
+	seq_printf(m, "%d\n", READ_ONCE(*(bool *)m->private));
 	return 0;
+}
+
+static int krp_flag_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, krp_flag_show, inode->i_private);
 }
 
 static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
@@ -1084,7 +1091,15 @@ static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
 	WRITE_ONCE(enable, val);
 	return len;
 }
-DEFINE_SHOW_STORE_ATTRIBUTE(krp_enable);
+
+static const struct file_operations krp_enable_fops = {
+	.owner		= THIS_MODULE,
+	.open		= krp_flag_open,
+	.read		= seq_read,
+	.write		= krp_enable_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
 
 /*
  * count=1 probes every iter_next() call: exact iterations and skips, but
@@ -1111,12 +1126,6 @@ static int krp_set_count(bool on)
 	return 0;
 }
 
-static int krp_count_show(struct seq_file *m, void *v)
-{
-	seq_printf(m, "%d\n", READ_ONCE(count));
-	return 0;
-}
-
 static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
@@ -1131,7 +1140,15 @@ static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
 	mutex_unlock(&krp_count_lock);
 	return ret ? ret : len;
 }
-DEFINE_SHOW_STORE_ATTRIBUTE(krp_count);
+
+static const struct file_operations krp_count_fops = {
+	.owner		= THIS_MODULE,
+	.open		= krp_flag_open,
+	.read		= seq_read,
+	.write		= krp_count_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
 
 /* ------------------------------------------------------------------------
  * Module init and exit
@@ -1199,8 +1216,8 @@ static int __init krp_init(void)
 	debugfs_create_file("walks", 0400, krp_dir, NULL, &krp_walks_fops);
 	debugfs_create_file("hist", 0400, krp_dir, NULL, &krp_hist_fops);
 	debugfs_create_file("reset", 0200, krp_dir, NULL, &krp_reset_fops);
-	debugfs_create_file("enable", 0600, krp_dir, NULL, &krp_enable_fops);
-	debugfs_create_file("count", 0600, krp_dir, NULL, &krp_count_fops);
+	debugfs_create_file("enable", 0600, krp_dir, &enable, &krp_enable_fops);
+	debugfs_create_file("count", 0600, krp_dir, &count, &krp_count_fops);
 
 	pr_info("probing %s; layout %s; stats in /sys/kernel/debug/ksm_rmap\n",
 		walk_sym, krp_layout_names[krp_layout]);
@@ -1236,6 +1253,7 @@ static void __exit krp_exit(void)
 
 module_init(krp_init);
 module_exit(krp_exit);
+MODULE_VERSION("0.1");
 MODULE_DESCRIPTION("Measure rmap_walk_ksm(): tree iterations, skips, anon_vma lock hold");
 MODULE_AUTHOR("ksm_rmap_probe developers");
 MODULE_LICENSE("GPL");

@@ -65,6 +65,18 @@ static inline struct anon_vma *krp_tree_anon_vma(unsigned long arg0)
 			    rb_root);
 }
 
+/*
+ * Mappings of a KSM folio.  KSM folios are order-0 (through 6.12 at
+ * least), whose count is _mapcount + 1; folio_mapcount() is not exported
+ * to modules on 6.1.  -1 for a large folio: unknown, never compared.
+ */
+static inline int krp_folio_mapcount(struct folio *folio)
+{
+	if (folio_test_large(folio))
+		return -1;
+	return atomic_read(&folio->_mapcount) + 1;
+}
+
 /* The stable node of a KSM folio: folio->mapping without its flag bits. */
 static inline unsigned long krp_folio_stable_node(struct folio *folio)
 {

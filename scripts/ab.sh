@@ -65,7 +65,7 @@ if [ ${#own[@]} -gt 0 ]; then
 	krp_log "kernels ready after $((SECONDS - t0)) s"
 fi
 if [ "$stock" = 1 ]; then
-	ver=$(krp_stock_version)
+	ver=$(krp_stock_version 6.12)
 	read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
 	list+=("stock $vmlinuz $kdir ")
 fi

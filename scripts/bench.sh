@@ -36,7 +36,7 @@ done
 
 krp_host_setup
 if [ "$kernel" = stock ]; then
-	ver=$(krp_stock_version)
+	ver=$(krp_stock_version 6.12)
 	read -r bz kdir < <(krp_stock_kernel "$ver")
 	append=
 else

@@ -47,22 +47,27 @@ krp_host_setup() {
 		gzip
 }
 
-# krp_stock_version: newest linux-image-6.12.*+deb12-amd64-unsigned that has
-# matching headers (override with KRP_STOCK_VERSION=6.12.NNN+deb12-amd64).
+# krp_stock_version [SERIES]: newest stock Debian 12 kernel of SERIES (6.12,
+# the default: linux-image-6.12.N+deb12-amd64-unsigned; or 6.1:
+# linux-image-6.1.0-N-amd64-unsigned) with headers; prints its release.
+# KRP_STOCK_VERSION=<release> overrides for 6.12.
 krp_stock_version() {
-	if [ -n "${KRP_STOCK_VERSION:-}" ]; then
+	local series=${1:-6.12} re list
+	if [ "$series" = 6.12 ] && [ -n "${KRP_STOCK_VERSION:-}" ]; then
 		echo "$KRP_STOCK_VERSION"
 		return
 	fi
-	local list
-	list=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' 2>/dev/null |
-		sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)-unsigned .*/\1/p')
+	case $series in
+	6.12) re='^linux-image-(6\.12\.[0-9]+\+deb12-amd64)-unsigned ' ;;
+	6.1) re='^linux-image-(6\.1\.0-[0-9]+-amd64)-unsigned ' ;;
+	*) krp_die "unknown kernel series '$series' (6.12 or 6.1)" ;;
+	esac
+	list=$(apt-cache search --names-only linux-image- 2>/dev/null | sed -En "s/$re.*/\1/p")
 	if [ -z "$list" ]; then
 		krp_sudo apt-get update -q >"$KRP_CACHE/apt.log" 2>&1 || true
-		list=$(apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' |
-			sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)-unsigned .*/\1/p')
+		list=$(apt-cache search --names-only linux-image- | sed -En "s/$re.*/\1/p")
 	fi
-	[ -n "$list" ] || krp_die "no linux-image-6.12.*+deb12-amd64-unsigned in the apt sources"
+	[ -n "$list" ] || krp_die "no $series linux-image-*-amd64-unsigned in the apt sources"
 	echo "$list" | sort -V | tail -n 1
 }
 
@@ -174,4 +179,18 @@ krp_kv() {
 		$1 == k ":" { print $2; exit }
 		{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
 			print substr($i, length(k) + 2); exit } }' "$1" 2>/dev/null || true
+}
+
+# krp_own_kernel VARIANT: our own 6.12 kernel built from linux-source-6.12
+# by scripts/build-kernel.sh ("base", or NAME of patches/NAME.patch; cached,
+# so only the first call builds); prints "BZIMAGE KDIR".
+krp_own_kernel() {
+	local line variant bzimage kdir
+	line=$("$KRP_TOP/scripts/build-kernel.sh" "$1") ||
+		krp_die "building our own kernel, variant '$1', failed"
+	read -r variant bzimage kdir <<<"$line"
+	if [ "$variant" != "$1" ] || [ ! -s "$bzimage" ] || [ ! -d "$kdir" ]; then
+		krp_die "scripts/build-kernel.sh $1 printed an unexpected line: $line"
+	fi
+	echo "$bzimage $kdir"
 }

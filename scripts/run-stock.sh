@@ -38,7 +38,7 @@ case $mode in split|fork|mremap) ;; *) usage >&2; exit 2 ;; esac
 . "$(dirname "$0")/lib.sh"
 
 krp_host_setup
-ver=$(krp_stock_version)
+ver=$(krp_stock_version 6.12)
 read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
 krp_log "stock kernel $ver: building module and reproducer"
 ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$ver")

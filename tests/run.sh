@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# tests/run.sh - the test suite: build the module against the stock Debian
-# 6.12 headers, boot that kernel under QEMU (TCG, two NUMA nodes), run the
-# guest plan scripts/guest/plan-test.sh and check what came back.  Output is
-# TAP; the last line is "N passed, N failed".
+# tests/run.sh - the test suite: lint; then, for the stock Debian 12 6.12
+# and 6.1 kernels, build the module against the headers, install it with
+# DKMS, boot the kernel under QEMU (TCG, two NUMA nodes), run the guest plan
+# scripts/guest/plan-test.sh and check what came back.  Output is TAP; the
+# last line is "N passed, N failed".
 #
-# usage: tests/run.sh [-h] [-k] [-p PHASES]
-#   -k         keep going after a failed boot (report what came back)
+# usage: tests/run.sh [-h] [-k SERIES] [-p PHASES]
+#   -k SERIES  stock Debian 12 kernel series to test, comma list
+#              (default 6.12,6.1)
 #   -p PHASES  only these guest phases (comma list: split,fork,mremap,big,
 #              events,timing,control,rmmod); default all
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
@@ -16,10 +18,11 @@ set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 phases=all
-while getopts "hkp:" opt; do
+kernels=6.12,6.1
+while getopts "hk:p:" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
-	k) ;;
+	k) kernels=$OPTARG ;;
 	p) phases=$OPTARG ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -34,10 +37,10 @@ n=0
 ok() {		# ok COND-STATUS NAME [DIAG]
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
+		echo "ok $n - ${tag:-}$2"
 		passed=$((passed + 1))
 	else
-		echo "not ok $n - $2${3:+ # $3}"
+		echo "not ok $n - ${tag:-}$2${3:+ # $3}"
 		failed=$((failed + 1))
 	fi
 }
@@ -58,9 +61,8 @@ finish() {
 
 echo "TAP version 13"
 krp_host_setup
-ver=$(krp_stock_version)
+ver=$(krp_stock_version 6.12)
 read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
-krp_log "stock kernel $ver"
 
 # Lint: the module must be checkpatch --strict, W=1 and sparse clean, the
 # scripts shellcheck clean.
@@ -78,150 +80,188 @@ eq "shellcheck: scripts and tests clean" "" \
 	"$(cd "$KRP_TOP" && { shellcheck -x tests/run.sh scripts/*.sh .ci/run
 		shellcheck -s sh scripts/guest/*.sh scripts/guest/init; } 2>&1 | head -20)"
 
-if ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$ver"); then
-	ok 0 "module builds against linux-headers-$ver"
-else
-	ok 1 "module builds against linux-headers-$ver"
-	finish
-fi
-repro=$(krp_build_repro "$KRP_CACHE/bin")
-out=$KRP_CACHE/test-out
-initrd=$KRP_CACHE/test-initrd.cpio.gz
-krp_initramfs "$initrd" "$ko" "$repro"
-krp_log "booting $ver (TCG); phases: $phases"
-boot_rc=0
-krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
-eq "guest booted, ran the plan and powered off" "0 0" "$boot_rc $(cat "$out/exit" 2>/dev/null)"
-
-s() { krp_kv "$out/$1" "$2"; }
-# f NAME: a section's text; a section that never came back is not empty.
-f() { if [ -f "$out/$1" ]; then cat "$out/$1"; else echo "<no section $1>"; fi; }
-want() { [ "$phases" = all ] || [[ ",$phases," == *",$1,"* ]]; }
-
-eq "insmod ksm_rmap_probe.ko succeeds" "" "$(f insmod)"
-eq "fresh stats: walks 0, layout unverified" "0 unverified" \
-	"$(s stats_initial walks) $(s stats_initial layout)"
-eq "debugfs files are root-only (stats walks hist 0400, reset 0200, enable count 0600)" \
-	"400 400 400 200 600 600" "$(awk '{printf "%s%s", sep, $2; sep=" "}' "$out/modes" 2>/dev/null)"
-
-# check_oracle PHASE: the module and the kernel's kprobe events agree.
-check_oracle() {
-	local p=$1 k
-	check "$p: the workload made rmap_walk_ksm() walks ($(s "$p.stats" walks))" \
-		gt0 "$(s "$p.stats" walks)"
-	for k in walks loops iterations hits max_loop_iterations; do
-		eq "$p: $k equals ftrace's count" "$(s "$p.oracle" "oracle_$k")" \
-			"$(s "$p.stats" "$k")"
-	done
-	eq "$p: per-loop iteration histogram equals ftrace's" \
-		"$(awk '$1 == "oracle_hist" {print $3, $4, $5}' "$out/$p.oracle" 2>/dev/null)" \
-		"$(awk '$1 == "iterations" {print $2, $3, $4}' "$out/$p.hist" 2>/dev/null)"
-	eq "$p: nothing missed (module probe_misses, anomalies, ftrace misses)" "0 0 0" \
-		"$(s "$p.stats" probe_misses) $(s "$p.stats" anomalies) $(s "$p.oracle" oracle_missed)"
-	eq "$p: layout validated, every loop classified" "ok 0" \
-		"$(s "$p.stats" layout) $(s "$p.stats" unclassified_loops)"
-	eq "$p: skip_addr + skip_mm + skip_invalid + hits = iterations" \
-		"$(s "$p.stats" iterations)" \
-		"$(( $(s "$p.stats" skip_addr) + $(s "$p.stats" skip_mm) + $(s "$p.stats" skip_invalid) + $(s "$p.stats" hits) ))"
-	eq "$p: every move migrated the KSM page" "$(s "$p.repro" moves)" \
-		"$(s "$p.repro" migrated_count)"
+# dkms_check VERSION: as a user would: dkms add, build, install for the
+# kernel $ver (module $ko built the plain way to compare), remove.
+dkms_check() {
+	local v src=/usr/src/ksm_rmap_probe-$1 m=ksm_rmap_probe/$1 f
+	krp_sudo dkms remove "$m" --all >/dev/null 2>&1 || true
+	krp_sudo rm -rf "$src"
+	krp_sudo mkdir -p "$src"
+	(cd "$KRP_TOP" && krp_sudo cp "${KRP_SOURCES[@]}" Makefile dkms.conf "$src"/)
+	krp_sudo dkms add "$m" >/dev/null 2>&1 &&
+		krp_sudo dkms build "$m" -k "$ver" >/dev/null 2>&1 &&
+		krp_sudo dkms install "$m" -k "$ver" >/dev/null 2>&1 || return 1
+	f=$(find "/lib/modules/$ver/updates/dkms" -name 'ksm_rmap_probe.ko*' 2>/dev/null | head -1)
+	v=$(modinfo -F vermagic "$f")
+	krp_sudo dkms remove "$m" --all >/dev/null 2>&1
+	krp_sudo rm -rf "$src"
+	[ "$v" = "$(modinfo -F vermagic "$ko")" ] &&
+		[ -z "$(find "/lib/modules/$ver/updates/dkms" -name 'ksm_rmap_probe.ko*' 2>/dev/null)" ]
 }
 
-if want split; then
-	check_oracle split
-	nv=$(s split.repro vmas)
-	eq "split: max_loop_iterations = N ($nv VMAs on one anon_vma)" "$nv" \
-		"$(s split.stats max_loop_iterations)"
-	eq "split: max_loop_skip_addr = N-1" "$((nv - 1))" "$(s split.stats max_loop_skip_addr)"
-	eq "split: no incomplete walk, no missed mapping" "0 0" \
-		"$(s split.stats incomplete_walks) $(s split.stats missed_mappings)"
-	eq "split: full-range loops only (unpatched kernel)" "0" "$(s split.stats range_narrow_loops)"
-	eq "split what-if: v3 and v4 ranges would visit 1 VMA per loop, miss nothing" \
-		"1 1 0 0" "$(s split.stats whatif_v3_max_loop_iterations) $(s split.stats whatif_v4_max_loop_iterations) $(s split.stats whatif_v3_missed) $(s split.stats whatif_v4_missed)"
-	eq "split what-if covers every loop" "$(s split.stats loops) $(s split.stats loops)" \
-		"$(s split.stats whatif_v3_loops) $(s split.stats whatif_v4_loops)"
-fi
-if want fork; then
-	check_oracle fork
-	k=$(s fork.repro forks)
-	eq "fork: max_loop_skip_mm = forks ($k children map the same address)" "$k" \
-		"$(s fork.stats max_loop_skip_mm)"
-	nodes=$(s fork.repro anon_vma_tree_nodes)
-	eq "fork: max_loop_iterations = VMAs in the tree ($nodes)" "$nodes" \
-		"$(s fork.stats max_loop_iterations)"
-	eq "fork: second pass walked (passes 2 in some walk)" "yes" \
-		"$(awk 'NR > 1 && $5 == 2 {f = 1} END {print f ? "yes" : "no"}' "$out/fork.walks" 2>/dev/null)"
-	eq "fork: no incomplete walk" "0" "$(s fork.stats incomplete_walks)"
-	eq "fork what-if: narrowed ranges would visit forks+1 VMAs, miss nothing" \
-		"$((k + 1)) $((k + 1)) 0 0" "$(s fork.stats whatif_v3_max_loop_iterations) $(s fork.stats whatif_v4_max_loop_iterations) $(s fork.stats whatif_v3_missed) $(s fork.stats whatif_v4_missed)"
-fi
-if want mremap; then
-	check_oracle mremap
-	eq "mremap: the unpatched kernel finds every mapping (incomplete_walks 0)" \
-		"0 0" "$(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)"
-	eq "mremap what-if: the v3 range would miss the moved mapping in every walk" \
-		"$(s mremap.stats walks)" "$(s mremap.stats whatif_v3_missed_walks)"
-	eq "mremap what-if: the v4 range would miss nothing" "0" "$(s mremap.stats whatif_v4_missed)"
-fi
-if want big; then
-	eq "big: max_loop_iterations = 2000, max_loop_skip_addr = 1999" "2000 1999" \
-		"$(s big.stats max_loop_iterations) $(s big.stats max_loop_skip_addr)"
-	eq "big: no incomplete walk, nothing missed" "0 0" \
-		"$(s big.stats incomplete_walks) $(s big.stats probe_misses)"
-fi
-if want events; then
-	eq "trace event ksm_rmap_walk: one per walk" "$(s events.stats walks)" \
-		"$(grep -c '^ksm_rmap_walk: ' "$out/events.trace" 2>/dev/null)"
-	eq "trace event ksm_rmap_loop: one per loop" "$(s events.stats loops)" \
-		"$(grep -c '^ksm_rmap_loop: ' "$out/events.trace" 2>/dev/null)"
-	eq "trace events' iterations and hits add up to the stats" \
-		"$(s events.stats iterations) $(s events.stats hits)" \
-		"$(awk '/^ksm_rmap_walk: / { for (i = 2; i <= NF; i++) { split($i, kv, "=")
-			if (kv[1] == "iterations") it += kv[2]; if (kv[1] == "hits") h += kv[2] } }
-			END { print it + 0, h + 0 }' "$out/events.trace" 2>/dev/null)"
-	eq "stats.json parses, with the same walks, iterations and layout as stats" \
-		"$(s events.stats walks) $(s events.stats iterations) \"ok\"" \
-		"$(jq -r '"\(.walks) \(.iterations) \(.layout | tojson)"' "$out/events.json" 2>&1)"
-	eq "stats.json has every stats key" \
-		"$(awk -F': ' 'NF == 2 {print $1}' "$out/events.stats" 2>/dev/null | sort | tr '\n' ' ')" \
-		"$(jq -r 'keys[]' "$out/events.json" 2>/dev/null | sort | tr '\n' ' ')"
-fi
-if want timing; then
-	eq "count=0: count file reads 0" "0" "$(f timing.count)"
-	check "count=0: walks and loops timed ($(s timing.stats walks) walks, max hold $(s timing.stats max_hold_ns) ns)" \
-		gt0 "$(s timing.stats max_hold_ns)"
-	eq "count=0: every loop uncounted, no iteration counted, walks end 'uncounted'" \
-		"$(s timing.stats loops) 0 $(s timing.stats walks)" \
-		"$(s timing.stats uncounted_loops) $(s timing.stats iterations) $(s timing.stats walks_uncounted)"
-	eq "count=1 again: iterations counted (1000 per full loop), no uncounted loop" \
-		"1000 0" "$(s counting.stats max_loop_iterations) $(s counting.stats uncounted_loops)"
-fi
-if want control; then
-	eq "enable=0: walks happen (moves migrate) but none is counted" "2 0" \
-		"$(s disabled.repro migrated_count) $(s disabled.stats walks)"
-	eq "enable file reads back 0 while disabled" "0" "$(cat "$out/disabled.enable" 2>/dev/null)"
-	check "enable=1: counting resumes ($(s enabled.stats walks) walks)" \
-		gt0 "$(s enabled.stats walks)"
-	eq "reset: every counter back to 0" "" \
-		"$(f reset.stats | awk '/^<no/ || ($2 ~ /^[0-9]+$/ && $2 != 0 && $1 != "enabled:" && $1 != "count:")')"
-	eq "reset: walks file keeps only its header" "1" \
-		"$(grep -c . "$out/reset.walks" 2>/dev/null)"
-	total=$(grep -c . "$out/badwrites" 2>/dev/null || true)
-	inval=$(grep -c 'Invalid argument$' "$out/badwrites" 2>/dev/null || true)
-	eq "garbage written to reset/enable/count: -EINVAL every time" "37 of 37" \
-		"${inval:-0} of ${total:-0}"
-	check "garbage writes change nothing (stats identical before and after)" \
-		cmp -s "$out/badwrites.stats_before" "$out/badwrites.stats_after"
-	eq "garbage writes leave enable and count at 1" "1 1" "$(f badwrites.enable | tr '\n' ' ' | sed 's/ $//')"
-fi
-if want rmmod; then
-	eq "rmmod/insmod 10 times while walks run" "cycles=10 unloads_ok=10" \
-		"$(cat "$out/rmmod.cycles" 2>/dev/null)"
-	check "walk workload kept running through the cycles ($(s rmmod.repro moves_done) moves)" \
-		gt0 "$(s rmmod.repro moves_done)"
-fi
-eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
-check "dmesg came back from the guest" test -s "$out/dmesg"
-splats=$(krp_splats "$out/console.log" "$out/dmesg")
-eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
+# suite SERIES: build, boot and check one stock kernel series.
+suite() {
+	local series=$1
+	ver=$(krp_stock_version "$series")
+	tag="[$series] "
+	krp_log "stock kernel $ver"
+	read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
+	if ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$ver"); then
+		ok 0 "module builds against linux-headers-$ver"
+	else
+		ok 1 "module builds against linux-headers-$ver"
+		return
+	fi
+
+	krp_need_pkgs dkms
+	dkms_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$KRP_TOP/dkms.conf")
+	check "dkms add/build/install/remove ksm_rmap_probe/$dkms_version for $ver (vermagic matches)" \
+		dkms_check "$dkms_version"
+	repro=$(krp_build_repro "$KRP_CACHE/bin")
+	out=$KRP_CACHE/test-out-$series
+	initrd=$KRP_CACHE/test-initrd-$series.cpio.gz
+	krp_initramfs "$initrd" "$ko" "$repro"
+	krp_log "booting $ver (TCG); phases: $phases"
+	boot_rc=0
+	krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
+	eq "guest booted, ran the plan and powered off" "0 0" "$boot_rc $(cat "$out/exit" 2>/dev/null)"
+
+	s() { krp_kv "$out/$1" "$2"; }
+	# f NAME: a section's text; a section that never came back is not empty.
+	f() { if [ -f "$out/$1" ]; then cat "$out/$1"; else echo "<no section $1>"; fi; }
+	want() { [ "$phases" = all ] || [[ ",$phases," == *",$1,"* ]]; }
+
+	eq "insmod ksm_rmap_probe.ko succeeds" "" "$(f insmod)"
+	eq "fresh stats: walks 0, layout unverified" "0 unverified" \
+		"$(s stats_initial walks) $(s stats_initial layout)"
+	eq "debugfs files are root-only (stats walks hist 0400, reset 0200, enable count 0600)" \
+		"400 400 400 200 600 600" "$(awk '{printf "%s%s", sep, $2; sep=" "}' "$out/modes" 2>/dev/null)"
+
+	# check_oracle PHASE: the module and the kernel's kprobe events agree.
+	check_oracle() {
+		local p=$1 k
+		check "$p: the workload made rmap_walk_ksm() walks ($(s "$p.stats" walks))" \
+			gt0 "$(s "$p.stats" walks)"
+		for k in walks loops iterations hits max_loop_iterations; do
+			eq "$p: $k equals ftrace's count" "$(s "$p.oracle" "oracle_$k")" \
+				"$(s "$p.stats" "$k")"
+		done
+		eq "$p: per-loop iteration histogram equals ftrace's" \
+			"$(awk '$1 == "oracle_hist" {print $3, $4, $5}' "$out/$p.oracle" 2>/dev/null)" \
+			"$(awk '$1 == "iterations" {print $2, $3, $4}' "$out/$p.hist" 2>/dev/null)"
+		eq "$p: nothing missed (module probe_misses, anomalies, ftrace misses)" "0 0 0" \
+			"$(s "$p.stats" probe_misses) $(s "$p.stats" anomalies) $(s "$p.oracle" oracle_missed)"
+		eq "$p: layout validated, every loop classified" "ok 0" \
+			"$(s "$p.stats" layout) $(s "$p.stats" unclassified_loops)"
+		eq "$p: skip_addr + skip_mm + skip_invalid + hits = iterations" \
+			"$(s "$p.stats" iterations)" \
+			"$(( $(s "$p.stats" skip_addr) + $(s "$p.stats" skip_mm) + $(s "$p.stats" skip_invalid) + $(s "$p.stats" hits) ))"
+		eq "$p: every move migrated the KSM page" "$(s "$p.repro" moves)" \
+			"$(s "$p.repro" migrated_count)"
+	}
+
+	if want split; then
+		check_oracle split
+		nv=$(s split.repro vmas)
+		eq "split: max_loop_iterations = N ($nv VMAs on one anon_vma)" "$nv" \
+			"$(s split.stats max_loop_iterations)"
+		eq "split: max_loop_skip_addr = N-1" "$((nv - 1))" "$(s split.stats max_loop_skip_addr)"
+		eq "split: no incomplete walk, no missed mapping" "0 0" \
+			"$(s split.stats incomplete_walks) $(s split.stats missed_mappings)"
+		eq "split: full-range loops only (unpatched kernel)" "0" "$(s split.stats range_narrow_loops)"
+		eq "split what-if: v3 and v4 ranges would visit 1 VMA per loop, miss nothing" \
+			"1 1 0 0" "$(s split.stats whatif_v3_max_loop_iterations) $(s split.stats whatif_v4_max_loop_iterations) $(s split.stats whatif_v3_missed) $(s split.stats whatif_v4_missed)"
+		eq "split what-if covers every loop" "$(s split.stats loops) $(s split.stats loops)" \
+			"$(s split.stats whatif_v3_loops) $(s split.stats whatif_v4_loops)"
+	fi
+	if want fork; then
+		check_oracle fork
+		k=$(s fork.repro forks)
+		eq "fork: max_loop_skip_mm = forks ($k children map the same address)" "$k" \
+			"$(s fork.stats max_loop_skip_mm)"
+		nodes=$(s fork.repro anon_vma_tree_nodes)
+		eq "fork: max_loop_iterations = VMAs in the tree ($nodes)" "$nodes" \
+			"$(s fork.stats max_loop_iterations)"
+		eq "fork: second pass walked (passes 2 in some walk)" "yes" \
+			"$(awk 'NR > 1 && $5 == 2 {f = 1} END {print f ? "yes" : "no"}' "$out/fork.walks" 2>/dev/null)"
+		eq "fork: no incomplete walk" "0" "$(s fork.stats incomplete_walks)"
+		eq "fork what-if: narrowed ranges would visit forks+1 VMAs, miss nothing" \
+			"$((k + 1)) $((k + 1)) 0 0" "$(s fork.stats whatif_v3_max_loop_iterations) $(s fork.stats whatif_v4_max_loop_iterations) $(s fork.stats whatif_v3_missed) $(s fork.stats whatif_v4_missed)"
+	fi
+	if want mremap; then
+		check_oracle mremap
+		eq "mremap: the unpatched kernel finds every mapping (incomplete_walks 0)" \
+			"0 0" "$(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)"
+		eq "mremap what-if: the v3 range would miss the moved mapping in every walk" \
+			"$(s mremap.stats walks)" "$(s mremap.stats whatif_v3_missed_walks)"
+		eq "mremap what-if: the v4 range would miss nothing" "0" "$(s mremap.stats whatif_v4_missed)"
+	fi
+	if want big; then
+		eq "big: max_loop_iterations = 2000, max_loop_skip_addr = 1999" "2000 1999" \
+			"$(s big.stats max_loop_iterations) $(s big.stats max_loop_skip_addr)"
+		eq "big: no incomplete walk, nothing missed" "0 0" \
+			"$(s big.stats incomplete_walks) $(s big.stats probe_misses)"
+	fi
+	if want events; then
+		eq "trace event ksm_rmap_walk: one per walk" "$(s events.stats walks)" \
+			"$(grep -c '^ksm_rmap_walk: ' "$out/events.trace" 2>/dev/null)"
+		eq "trace event ksm_rmap_loop: one per loop" "$(s events.stats loops)" \
+			"$(grep -c '^ksm_rmap_loop: ' "$out/events.trace" 2>/dev/null)"
+		eq "trace events' iterations and hits add up to the stats" \
+			"$(s events.stats iterations) $(s events.stats hits)" \
+			"$(awk '/^ksm_rmap_walk: / { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+				if (kv[1] == "iterations") it += kv[2]; if (kv[1] == "hits") h += kv[2] } }
+				END { print it + 0, h + 0 }' "$out/events.trace" 2>/dev/null)"
+		eq "stats.json parses, with the same walks, iterations and layout as stats" \
+			"$(s events.stats walks) $(s events.stats iterations) \"ok\"" \
+			"$(jq -r '"\(.walks) \(.iterations) \(.layout | tojson)"' "$out/events.json" 2>&1)"
+		eq "stats.json has every stats key" \
+			"$(awk -F': ' 'NF == 2 {print $1}' "$out/events.stats" 2>/dev/null | sort | tr '\n' ' ')" \
+			"$(jq -r 'keys[]' "$out/events.json" 2>/dev/null | sort | tr '\n' ' ')"
+	fi
+	if want timing; then
+		eq "count=0: count file reads 0" "0" "$(f timing.count)"
+		check "count=0: walks and loops timed ($(s timing.stats walks) walks, max hold $(s timing.stats max_hold_ns) ns)" \
+			gt0 "$(s timing.stats max_hold_ns)"
+		eq "count=0: every loop uncounted, no iteration counted, walks end 'uncounted'" \
+			"$(s timing.stats loops) 0 $(s timing.stats walks)" \
+			"$(s timing.stats uncounted_loops) $(s timing.stats iterations) $(s timing.stats walks_uncounted)"
+		eq "count=1 again: iterations counted (1000 per full loop), no uncounted loop" \
+			"1000 0" "$(s counting.stats max_loop_iterations) $(s counting.stats uncounted_loops)"
+	fi
+	if want control; then
+		eq "enable=0: walks happen (moves migrate) but none is counted" "2 0" \
+			"$(s disabled.repro migrated_count) $(s disabled.stats walks)"
+		eq "enable file reads back 0 while disabled" "0" "$(cat "$out/disabled.enable" 2>/dev/null)"
+		check "enable=1: counting resumes ($(s enabled.stats walks) walks)" \
+			gt0 "$(s enabled.stats walks)"
+		eq "reset: every counter back to 0" "" \
+			"$(f reset.stats | awk '/^<no/ || ($2 ~ /^[0-9]+$/ && $2 != 0 && $1 != "enabled:" && $1 != "count:")')"
+		eq "reset: walks file keeps only its header" "1" \
+			"$(grep -c . "$out/reset.walks" 2>/dev/null)"
+		total=$(grep -c . "$out/badwrites" 2>/dev/null || true)
+		inval=$(grep -c 'Invalid argument$' "$out/badwrites" 2>/dev/null || true)
+		eq "garbage written to reset/enable/count: -EINVAL every time" "37 of 37" \
+			"${inval:-0} of ${total:-0}"
+		check "garbage writes change nothing (stats identical before and after)" \
+			cmp -s "$out/badwrites.stats_before" "$out/badwrites.stats_after"
+		eq "garbage writes leave enable and count at 1" "1 1" "$(f badwrites.enable | tr '\n' ' ' | sed 's/ $//')"
+	fi
+	if want rmmod; then
+		eq "rmmod/insmod 10 times while walks run" "cycles=10 unloads_ok=10" \
+			"$(cat "$out/rmmod.cycles" 2>/dev/null)"
+		check "walk workload kept running through the cycles ($(s rmmod.repro moves_done) moves)" \
+			gt0 "$(s rmmod.repro moves_done)"
+	fi
+	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
+	check "dmesg came back from the guest" test -s "$out/dmesg"
+	splats=$(krp_splats "$out/console.log" "$out/dmesg")
+	eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
+}
+
+IFS=, read -r -a serieses <<<"$kernels"
+for series in "${serieses[@]}"; do
+	suite "$series"
+done
+tag=
 finish
