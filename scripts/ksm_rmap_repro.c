@@ -57,9 +57,13 @@ static const char *const mode_names[] = { "split", "fork", "mremap" };
 
 static struct {
 	enum mode mode;
-	long vmas, dups, unique, forks, moves, loop, merge_timeout;
+	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
 	int quiet_ksm;
-} opt = { MODE_SPLIT, 1000, 2, 4, 2, 2, 0, 120, 0 };
+	const char *start_file;
+} opt = {
+	.mode = MODE_SPLIT, .vmas = 1000, .dups = 2, .unique = 4, .forks = 2,
+	.moves = 2, .merge_timeout = 120,
+};
 
 static long moves_done, migrated_count, failed_count;
 static size_t page_size;
@@ -324,6 +328,8 @@ static void usage(FILE *f)
 "  --forks K            children forked after merging, fork mode (default 2)\n"
 "  --moves R            move_pages() calls on the KSM page (default 2)\n"
 "  --loop SECONDS       then keep moving it for SECONDS (default 0)\n"
+"  --cpu C              run on CPU C (default 0)\n"
+"  --start-file PATH    once merged, wait until PATH exists, then move\n"
 "  --merge-timeout SECONDS  give up waiting for KSM (default 120)\n"
 "  --quiet-ksm          do not write to " KSM_DIR "\n"
 "  -h, --help           show this help\n"
@@ -363,19 +369,21 @@ static void parse_args(int argc, char **argv)
 		{ "moves", &opt.moves, 0, LONG_MAX },
 		{ "loop", &opt.loop, 0, big },
 		{ "merge-timeout", &opt.merge_timeout, 1, big },
+		{ "cpu", &opt.cpu, 0, 4095 },
 	};
 	const int nnum = sizeof(num) / sizeof(num[0]);
 	struct option lopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet-ksm", no_argument, NULL, 'q' },
+		{ "start-file", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
-		[3 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
+		[4 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
 	};
 	int c, m;
 
 	/* numeric options: getopt_long() returns their index in num[] */
 	for (c = 0; c < nnum; c++)
-		lopts[3 + c] = (struct option){ num[c].name, required_argument,
+		lopts[4 + c] = (struct option){ num[c].name, required_argument,
 						NULL, c };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		if (c >= 0 && c < nnum) {
@@ -391,6 +399,8 @@ static void parse_args(int argc, char **argv)
 			opt.mode = m;
 		} else if (c == 'q') {
 			opt.quiet_ksm = 1;
+		} else if (c == 's') {
+			opt.start_file = optarg;
 		} else if (c == 'h') {
 			usage(stdout);
 			exit(0);
@@ -434,12 +444,12 @@ int main(int argc, char **argv)
 	       mode_names[opt.mode], opt.vmas, opt.dups, opt.unique,
 	       opt.forks, opt.moves, opt.loop, opt.merge_timeout);
 
-	/* Run on CPU 0 so that the pages start out on node 0. */
+	/* Run on one CPU (0: pages start out on node 0). */
 	CPU_ZERO(&cpus);
-	CPU_SET(0, &cpus);
+	CPU_SET(opt.cpu, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
-		fprintf(stderr, "repro: warning: sched_setaffinity(CPU 0): %s\n",
-			strerror(errno));
+		fprintf(stderr, "repro: warning: sched_setaffinity(CPU %ld): %s\n",
+			opt.cpu, strerror(errno));
 	if (access("/sys/devices/system/node/node1", F_OK))
 		fprintf(stderr, "repro: warning: no NUMA node 1, migrations will fail\n");
 
@@ -481,6 +491,12 @@ int main(int argc, char **argv)
 		printf("repro: forks=%ld\n", opt.forks);
 	}
 
+	/* several reproducers can be lined up to move at the same time */
+	if (opt.start_file) {
+		printf("repro: waiting for %s\n", opt.start_file);
+		while (access(opt.start_file, F_OK))
+			usleep(20000);
+	}
 	for (i = 0; i < opt.moves; i++)
 		do_move(addr, 1);
 	if (opt.loop > 0) {

@@ -10,8 +10,8 @@
 # usage: tests/run.sh [-h] [-k SERIES] [-p PHASES]
 #   -k SERIES  stock Debian 12 kernel series to test, comma list
 #              (default 6.12,6.1)
-#   -p PHASES  only these guest phases (comma list: split,fork,mremap,big,
-#              events,timing,control,rmmod); default all
+#   -p PHASES  only these guest phases (comma list: split,fork,mremap,
+#              concurrent,big,events,timing,control,rmmod); default all
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
 #      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
@@ -195,6 +195,13 @@ suite() {
 		eq "mremap what-if: the v3 range would miss the moved mapping in every walk" \
 			"$(s mremap.stats walks)" "$(s mremap.stats whatif_v3_missed_walks)"
 		eq "mremap what-if: the v4 range would miss nothing" "0" "$(s mremap.stats whatif_v4_missed)"
+	fi
+	if want concurrent; then
+		check_oracle concurrent
+		eq "concurrent: both walkers ran and were tracked apart (2 pids in walks)" "2" \
+			"$(awk 'NR > 1 {print $2}' "$out/concurrent.walks" 2>/dev/null | sort -u | grep -c .)"
+		eq "concurrent: max_loop_iterations = the bigger tree (fork: 300 x 2)" "600" \
+			"$(s concurrent.stats max_loop_iterations)"
 	fi
 	if want big; then
 		eq "big: max_loop_iterations = 2000, max_loop_skip_addr = 1999" "2000 1999" \

@@ -35,6 +35,40 @@ want split && oracle_phase split --mode split --vmas 300 --dups 2 --moves 2
 want fork && oracle_phase fork --mode fork --vmas 200 --dups 2 --forks 2 --moves 2
 want mremap && oracle_phase mremap --mode mremap --moves 2
 
+if want concurrent; then
+	# two walkers at once, one per CPU: per-task state must stay apart
+	stats_reset
+	K=/sys/kernel/mm/ksm
+	echo 5000 >$K/pages_to_scan
+	echo 10 >$K/sleep_millisecs
+	echo 1 >$K/run
+	rm -f /tmp/go
+	oracle_on
+	"$REPRO" --quiet-ksm --start-file /tmp/go --cpu 0 --mode split \
+		--vmas 400 --dups 2 --moves 6 >/tmp/ca 2>&1 &
+	a=$!
+	"$REPRO" --quiet-ksm --start-file /tmp/go --cpu 1 --mode fork \
+		--vmas 300 --forks 1 --dups 3 --moves 6 >/tmp/cb 2>&1 &
+	b=$!
+	i=0
+	while [ $i -lt 600 ] && ! { grep -q waiting /tmp/ca && grep -q waiting /tmp/cb; }; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	echo 0 >$K/run
+	touch /tmp/go
+	wait $a
+	wait $b
+	oracle_off
+	section concurrent.a cat /tmp/ca
+	section concurrent.b cat /tmp/cb
+	section concurrent.stats cat "$D/stats"
+	section concurrent.walks cat "$D/walks"
+	section concurrent.hist cat "$D/hist"
+	section concurrent.oracle oracle_report
+	oracle_clear
+fi
+
 if want big; then
 	stats_reset
 	section big.repro "$REPRO" --mode split --vmas 2000 --dups 3 --moves 2
