@@ -1065,7 +1065,7 @@ static ssize_t krp_reset_write(struct file *file, const char __user *ubuf,
 static const struct file_operations krp_reset_fops = {
 	.owner	= THIS_MODULE,
 	.write	= krp_reset_write,
-	.llseek	= noop_llseek,
+	.llseek	= default_llseek,	/* so that a write at an offset is seen */
 };
 
 /* "enable" and "count" read back their flag: i_private points at it. */

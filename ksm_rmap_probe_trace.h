@@ -83,7 +83,7 @@ TRACE_EVENT(ksm_rmap_loop,
 			   __entry->skip_mm = l->skip_mm;
 			   __entry->hits = l->hits;
 			   __entry->hold_ns = hold_ns;),
-	    TP_printk("pass=%u range=%lx-%lx iterations=%u skip_addr=%u skip_mm=%u hits=%u hold_ns=%llu counted=%d classified=%d",
+	    TP_printk("pass=%u range=%lu-%lu iterations=%u skip_addr=%u skip_mm=%u hits=%u hold_ns=%llu counted=%d classified=%d",
 		      __entry->pass, __entry->first, __entry->last,
 		      __entry->iterations, __entry->skip_addr, __entry->skip_mm,
 		      __entry->hits, __entry->hold_ns, __entry->counted,

@@ -11,7 +11,7 @@
 #   -k SERIES  stock Debian 12 kernel series to test, comma list
 #              (default 6.12,6.1)
 #   -p PHASES  only these guest phases (comma list: split,fork,mremap,
-#              concurrent,big,events,timing,control,rmmod); default all
+#              concurrent,big,events,timing,control,rmmod,unknown); default all
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
 #      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
@@ -209,6 +209,12 @@ suite() {
 		eq "big: no incomplete walk, nothing missed" "0 0" \
 			"$(s big.stats incomplete_walks) $(s big.stats probe_misses)"
 	fi
+	if want split && want events; then
+		eq "no raw kernel pointer in stats, walks, hist, stats.json or trace events" "" \
+			"$(cat "$out"/split.stats "$out"/split.walks "$out"/split.hist \
+				"$out"/events.json "$out"/events.trace 2>/dev/null |
+				grep -Eo '(0x)?ffff[0-9a-f]{12}' | head -3)"
+	fi
 	if want events; then
 		eq "trace event ksm_rmap_walk: one per walk" "$(s events.stats walks)" \
 			"$(grep -c '^ksm_rmap_walk: ' "$out/events.trace" 2>/dev/null)"
@@ -248,7 +254,7 @@ suite() {
 			"$(grep -c . "$out/reset.walks" 2>/dev/null)"
 		total=$(grep -c . "$out/badwrites" 2>/dev/null || true)
 		inval=$(grep -c 'Invalid argument$' "$out/badwrites" 2>/dev/null || true)
-		eq "garbage written to reset/enable/count: -EINVAL every time" "37 of 37" \
+		eq "garbage written to reset/enable/count: -EINVAL every time" "40 of 40" \
 			"${inval:-0} of ${total:-0}"
 		check "garbage writes change nothing (stats identical before and after)" \
 			cmp -s "$out/badwrites.stats_before" "$out/badwrites.stats_after"
@@ -259,6 +265,15 @@ suite() {
 			"$(cat "$out/rmmod.cycles" 2>/dev/null)"
 		check "walk workload kept running through the cycles ($(s rmmod.repro moves_done) moves)" \
 			gt0 "$(s rmmod.repro moves_done)"
+	fi
+	if want unknown; then
+		check "a missing probed symbol: insmod refused ($(f unknown.badsym | grep '^rc='))" \
+			grep -qE '^rc=[1-9]' "$out/unknown.badsym"
+		check "... and dmesg names the symbol" \
+			grep -q 'cannot probe krp_no_such_function: error -2 (no such symbol in this kernel)' "$out/unknown.dmesg"
+		check "max_walkers=0: insmod refused ($(f unknown.badwalkers | grep '^rc='))" \
+			grep -qE '^rc=[1-9]' "$out/unknown.badwalkers"
+		eq "nothing left loaded after the refused loads" "0" "$(f unknown.loaded)"
 	fi
 	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
 	check "dmesg came back from the guest" test -s "$out/dmesg"

@@ -127,6 +127,9 @@ if want control; then
 				" 1" "1x" "$(printf '%04096d' 1)" '1\n\n' '1\0'; do
 				echo "$f [$(printf '%.24s' "$v")] $(bad_write "$D/$f" "$v")"
 			done
+			# a write at an offset (the second byte of the file)
+			echo "$f [@1] $(printf 1 | dd of="$D/$f" bs=1 seek=1 2>&1 |
+				grep -o 'Invalid argument\|Illegal seek' || echo accepted)"
 		done
 		echo "reset [0] $(bad_write "$D/reset" 0)"
 	} >/tmp/badw
@@ -156,6 +159,16 @@ if want rmmod; then
 	section rmmod.cycles echo "cycles=$i unloads_ok=$ok"
 	section rmmod.repro cat /tmp/loop.out
 	section rmmod.stats cat "$D/stats"
+fi
+
+if want unknown; then
+	# a kernel without one of the probed functions: refuse, name it
+	module_unload
+	section unknown.badsym sh -c "insmod $KO next_sym=krp_no_such_function; echo rc=\$?"
+	section unknown.badwalkers sh -c "insmod $KO max_walkers=0; echo rc=\$?"
+	section unknown.dmesg sh -c 'dmesg | grep ksm_rmap_probe | tail -n 4'
+	section unknown.loaded sh -c 'grep -c ksm_rmap_probe /proc/modules'
+	module_load
 fi
 
 section rmmod_final module_unload
