@@ -37,6 +37,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,14 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static volatile sig_atomic_t stop_loop;
+
+static void on_sigterm(int sig)
+{
+	(void)sig;
+	stop_loop = 1;
 }
 
 static long now_us(void)
@@ -502,10 +511,12 @@ int main(int argc, char **argv)
 	if (opt.loop > 0) {
 		long t0 = now_ms(), n0 = moves_done;
 
-		while (now_ms() - t0 < opt.loop * 1000)
+		/* SIGTERM ends the loop early, with the summary still printed */
+		signal(SIGTERM, on_sigterm);
+		while (now_ms() - t0 < opt.loop * 1000 && !stop_loop)
 			do_move(addr, 0);
 		printf("repro: loop_seconds=%ld loop_moves=%ld\n",
-		       opt.loop, moves_done - n0);
+		       (now_ms() - t0) / 1000, moves_done - n0);
 	}
 
 	if (opt.mode == MODE_FORK) {

@@ -261,10 +261,13 @@ suite() {
 		eq "garbage writes leave enable and count at 1" "1 1" "$(f badwrites.enable | tr '\n' ' ' | sed 's/ $//')"
 	fi
 	if want rmmod; then
-		eq "rmmod/insmod 10 times while walks run" "cycles=10 unloads_ok=10" \
-			"$(cat "$out/rmmod.cycles" 2>/dev/null)"
-		check "walk workload kept running through the cycles ($(s rmmod.repro moves_done) moves)" \
-			gt0 "$(s rmmod.repro moves_done)"
+		eq "20 insmod/rmmod cycles under fire (walks on both CPUs, readers, resets)" \
+			"cycles=20 unloads_ok=20" "$(f rmmod.fire | grep -o 'cycles=[0-9]* unloads_ok=[0-9]*')"
+		check "walkers kept migrating through the cycles ($(s rmmod.fire walker_moves) moves)" \
+			gt0 "$(s rmmod.fire walker_moves)"
+		check "the module counted walks in the cycles ($(s rmmod.fire walks_counted))" \
+			gt0 "$(s rmmod.fire walks_counted)"
+		eq "no probe misses in any cycle" "0" "$(s rmmod.fire probe_misses)"
 	fi
 	if want unknown; then
 		check "a missing probed symbol: insmod refused ($(f unknown.badsym | grep '^rc='))" \

@@ -28,6 +28,7 @@ param() {
 	echo "${_v:-$2}"
 }
 
+# shellcheck disable=SC2120 # some plans pass module parameters
 module_load() { insmod "$KO" "$@"; }
 module_unload() { rmmod ksm_rmap_probe; }
 stats_reset() { echo 1 >"$D/reset"; }
@@ -81,3 +82,66 @@ bad_write() {
 }
 
 dmesg_all() { dmesg; }
+
+# wait_for FILE PATTERN: until FILE has a line matching PATTERN (120 s).
+wait_for() {
+	_t=0
+	while [ $_t -lt 600 ] && ! grep -q "$2" "$1" 2>/dev/null; do
+		sleep 0.2
+		_t=$((_t + 1))
+	done
+}
+
+# under_fire CYCLES VMAS: insmod/rmmod CYCLES times while two reproducers
+# migrate KSM pages on both CPUs (split on CPU 0, fork on CPU 1), a reader
+# reads every debugfs file and a writer resets and flips count.  Expects
+# the module unloaded; prints one line of figures; walkers' output in
+# /tmp/fire.a and /tmp/fire.b.
+under_fire() {
+	"$REPRO" --cpu 0 --mode split --vmas "$2" --dups 2 --loop 7200 >/tmp/fire.a 2>&1 &
+	_a=$!
+	wait_for /tmp/fire.a merged=
+	"$REPRO" --cpu 1 --mode fork --forks 1 --vmas "$2" --dups 2 --loop 7200 >/tmp/fire.b 2>&1 &
+	_b=$!
+	wait_for /tmp/fire.b merged=
+	while :; do
+		cat "$D/stats" "$D/walks" "$D/hist" "$D/stats.json" "$D/enable" "$D/count"
+	done >/dev/null 2>&1 &
+	_r=$!
+	while :; do
+		echo 1 >"$D/reset"
+		echo 0 >"$D/count"
+		echo 1 >"$D/count"
+		sleep 0.2
+	done >/dev/null 2>&1 &
+	_w=$!
+	_i=0
+	_ok=0
+	_walks=0
+	_miss=0
+	_busy=0
+	_t0=$(date +%s)
+	while [ $_i -lt "$1" ]; do
+		# shellcheck disable=SC2119
+		module_load || break
+		sleep 0.2
+		_walks=$((_walks + $(sed -n 's/^walks: //p' "$D/stats")))
+		_miss=$((_miss + $(sed -n 's/^probe_misses: //p' "$D/stats")))
+		# an open debugfs file pins the module (EAGAIN): try again
+		_try=0
+		until module_unload 2>/dev/null; do
+			_try=$((_try + 1))
+			[ $_try -lt 400 ] || break
+			_busy=$((_busy + 1))
+			sleep 0.05
+		done
+		[ $_try -lt 400 ] && _ok=$((_ok + 1))
+		_i=$((_i + 1))
+	done
+	kill $_r $_w
+	kill -TERM $_a $_b
+	wait $_a
+	wait $_b
+	_moves=$(cat /tmp/fire.a /tmp/fire.b | sed -n 's/.*loop_moves=//p' | awk '{ s += $1 } END { print s + 0 }')
+	echo "cycles=$_i unloads_ok=$_ok seconds=$(($(date +%s) - _t0)) walker_moves=$_moves walks_counted=$_walks probe_misses=$_miss rmmod_busy_retries=$_busy"
+}

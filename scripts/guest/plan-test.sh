@@ -141,24 +141,11 @@ if want control; then
 fi
 
 if want rmmod; then
-	# unload and reload while walks run on both CPUs
-	"$REPRO" --mode split --vmas 3000 --dups 2 --loop 25 >/tmp/loop.out 2>&1 &
-	lp=$!
-	sleep 8
-	i=0
-	ok=0
-	while [ $i -lt 10 ]; do
-		module_unload && ok=$((ok + 1))
-		sleep 0.3
-		module_load
-		sleep 1
-		cat "$D/stats" >/dev/null
-		i=$((i + 1))
-	done
-	wait $lp
-	section rmmod.cycles echo "cycles=$i unloads_ok=$ok"
-	section rmmod.repro cat /tmp/loop.out
-	section rmmod.stats cat "$D/stats"
+	# unload and reload while walks run on both CPUs, readers and writers
+	module_unload
+	section rmmod.fire under_fire 20 2000
+	section rmmod.walkers cat /tmp/fire.a /tmp/fire.b
+	module_load
 fi
 
 if want unknown; then
