@@ -202,10 +202,17 @@ static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 	if (w->cursor && get_kernel_nofault(node, (unsigned long *)w->cursor))
 		return krp_layout_bad(w, "rmap_item hlist unreadable");
 	if (!node) {
-		if (w->cursor && w->pass)
+		/*
+		 * End of the hlist: the next pass starts.  rmap_walk_ksm() makes
+		 * two (search_new_forks 0, 1); a kernel that walks again after a
+		 * narrow walk fell short makes four.  More is not a KSM walk.
+		 */
+		if (w->cursor && w->wraps >= 3)
 			return krp_layout_bad(w, "more loops than rmap_items");
-		if (w->cursor)
-			w->pass = 1;
+		if (w->cursor) {
+			w->wraps++;
+			w->pass = w->wraps & 1;
+		}
 		if (get_kernel_nofault(node, (unsigned long *)hlist) || !node)
 			return krp_layout_bad(w, "stable_node hlist empty or unreadable");
 		if (get_kernel_nofault(pprev, (unsigned long *)(node + sizeof(void *))) ||
@@ -634,7 +641,7 @@ static void krp_record(struct krp_walk *w, enum krp_end end)
 	strscpy(r->comm, current->comm, sizeof(r->comm));
 	r->rmap_one = w->rmap_one;
 	r->mapcount = w->mapcount;
-	r->passes = w->loop.anon_vma ? w->pass + 1 : 0;
+	r->passes = w->loop.anon_vma ? w->wraps + 1 : 0;
 	r->end = end;
 	r->classify = w->classify;
 	r->loops = s->loops;

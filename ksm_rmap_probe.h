@@ -195,6 +195,7 @@ struct krp_totals {
  * @wait_sem: the semaphore it waited for
  * @mapcount: folio_mapcount() at entry
  * @pass: 0 for the first hlist traversal, 1 for search_new_forks
+ * @wraps: hlist traversals started after the first
  * @in_loop: between iter_first and the matching up_read
  * @waiting: down_read() seen between loops
  * @early: the last loop ended after rmap_one (stop or done)
@@ -215,7 +216,7 @@ struct krp_walk {
 	u64 t_start, t_wait;
 	struct rw_semaphore *wait_sem;
 	int mapcount;
-	u8 pass;
+	u8 pass, wraps;
 	bool in_loop, waiting, early, classify, all_counted;
 	bool whatif_miss[KRP_WHATIF_NR];
 	struct krp_loop loop;

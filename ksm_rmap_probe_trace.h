@@ -33,7 +33,7 @@ TRACE_EVENT(ksm_rmap_walk,
 			     __field(u64, walk_ns)),
 	    TP_fast_assign(__entry->rmap_one = w->rmap_one;
 			   __entry->mapcount = w->mapcount;
-			   __entry->passes = w->loop.anon_vma ? w->pass + 1 : 0;
+			   __entry->passes = w->loop.anon_vma ? w->wraps + 1 : 0;
 			   __entry->classified = w->classify;
 			   __entry->end = end;
 			   __entry->loops = w->sum.loops;
