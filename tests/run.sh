@@ -10,6 +10,8 @@
 # usage: tests/run.sh [-h] [-k SERIES] [-p PHASES]
 #   -k SERIES  stock Debian 12 kernel series to test, comma list
 #              (default 6.12,6.1)
+#   -o OWN     own kernel variants to build and test (scripts/build-kernel.sh;
+#              default base,v3,v4,v3-fallback,layout; '' for none)
 #   -p PHASES  only these guest phases (comma list: split,fork,mremap,
 #              concurrent,big,events,timing,control,rmmod,unknown); default all
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
@@ -19,10 +21,12 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 phases=all
 kernels=6.12,6.1
-while getopts "hk:p:" opt; do
+own=base,v3,v4,v3-fallback,layout
+while getopts "hk:o:p:" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
 	k) kernels=$OPTARG ;;
+	o) own=$OPTARG ;;
 	p) phases=$OPTARG ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -99,6 +103,37 @@ dkms_check() {
 		[ -z "$(find "/lib/modules/$ver/updates/dkms" -name 'ksm_rmap_probe.ko*' 2>/dev/null)" ]
 }
 
+# Helpers for the checks; $out is the guest output dir of the current boot.
+s() { krp_kv "$out/$1" "$2"; }
+# f NAME: a section's text; a section that never came back is not empty.
+f() { if [ -f "$out/$1" ]; then cat "$out/$1"; else echo "<no section $1>"; fi; }
+want() { [ "$phases" = all ] || [[ ",$phases," == *",$1,"* ]]; }
+
+# check_oracle PHASE [may-fail]: the module and the kernel's kprobe events
+# agree (may-fail: the moves need not migrate).
+check_oracle() {
+	local p=$1 k
+	check "$p: the workload made rmap_walk_ksm() walks ($(s "$p.stats" walks))" \
+		gt0 "$(s "$p.stats" walks)"
+	for k in walks loops iterations hits max_loop_iterations; do
+		eq "$p: $k equals ftrace's count" "$(s "$p.oracle" "oracle_$k")" \
+			"$(s "$p.stats" "$k")"
+	done
+	eq "$p: per-loop iteration histogram equals ftrace's" \
+		"$(awk '$1 == "oracle_hist" {print $3, $4, $5}' "$out/$p.oracle" 2>/dev/null)" \
+		"$(awk '$1 == "iterations" {print $2, $3, $4}' "$out/$p.hist" 2>/dev/null)"
+	eq "$p: nothing missed (module probe_misses, anomalies, ftrace misses)" "0 0 0" \
+		"$(s "$p.stats" probe_misses) $(s "$p.stats" anomalies) $(s "$p.oracle" oracle_missed)"
+	eq "$p: layout validated, every loop classified" "ok 0" \
+		"$(s "$p.stats" layout) $(s "$p.stats" unclassified_loops)"
+	eq "$p: skip_addr + skip_mm + skip_invalid + hits = iterations" \
+		"$(s "$p.stats" iterations)" \
+		"$(( $(s "$p.stats" skip_addr) + $(s "$p.stats" skip_mm) + $(s "$p.stats" skip_invalid) + $(s "$p.stats" hits) ))"
+	[ "$p" = concurrent ] || [ "${2:-}" = may-fail ] ||
+		eq "$p: every move migrated the KSM page" "$(s "$p.repro" moves)" \
+			"$(s "$p.repro" migrated_count)"
+}
+
 # suite SERIES: build, boot and check one stock kernel series.
 suite() {
 	local series=$1
@@ -125,40 +160,11 @@ suite() {
 	boot_rc=0
 	krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
 	eq "guest booted, ran the plan and powered off" "0 0" "$boot_rc $(cat "$out/exit" 2>/dev/null)"
-
-	s() { krp_kv "$out/$1" "$2"; }
-	# f NAME: a section's text; a section that never came back is not empty.
-	f() { if [ -f "$out/$1" ]; then cat "$out/$1"; else echo "<no section $1>"; fi; }
-	want() { [ "$phases" = all ] || [[ ",$phases," == *",$1,"* ]]; }
-
 	eq "insmod ksm_rmap_probe.ko succeeds" "" "$(f insmod)"
 	eq "fresh stats: walks 0, layout unverified" "0 unverified" \
 		"$(s stats_initial walks) $(s stats_initial layout)"
 	eq "debugfs files are root-only (stats walks hist 0400, reset 0200, enable count 0600)" \
 		"400 400 400 200 600 600" "$(awk '{printf "%s%s", sep, $2; sep=" "}' "$out/modes" 2>/dev/null)"
-
-	# check_oracle PHASE: the module and the kernel's kprobe events agree.
-	check_oracle() {
-		local p=$1 k
-		check "$p: the workload made rmap_walk_ksm() walks ($(s "$p.stats" walks))" \
-			gt0 "$(s "$p.stats" walks)"
-		for k in walks loops iterations hits max_loop_iterations; do
-			eq "$p: $k equals ftrace's count" "$(s "$p.oracle" "oracle_$k")" \
-				"$(s "$p.stats" "$k")"
-		done
-		eq "$p: per-loop iteration histogram equals ftrace's" \
-			"$(awk '$1 == "oracle_hist" {print $3, $4, $5}' "$out/$p.oracle" 2>/dev/null)" \
-			"$(awk '$1 == "iterations" {print $2, $3, $4}' "$out/$p.hist" 2>/dev/null)"
-		eq "$p: nothing missed (module probe_misses, anomalies, ftrace misses)" "0 0 0" \
-			"$(s "$p.stats" probe_misses) $(s "$p.stats" anomalies) $(s "$p.oracle" oracle_missed)"
-		eq "$p: layout validated, every loop classified" "ok 0" \
-			"$(s "$p.stats" layout) $(s "$p.stats" unclassified_loops)"
-		eq "$p: skip_addr + skip_mm + skip_invalid + hits = iterations" \
-			"$(s "$p.stats" iterations)" \
-			"$(( $(s "$p.stats" skip_addr) + $(s "$p.stats" skip_mm) + $(s "$p.stats" skip_invalid) + $(s "$p.stats" hits) ))"
-		eq "$p: every move migrated the KSM page" "$(s "$p.repro" moves)" \
-			"$(s "$p.repro" migrated_count)"
-	}
 
 	if want split; then
 		check_oracle split
@@ -284,9 +290,93 @@ suite() {
 	eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
 }
 
+# own_suite VARIANT...: our own kernels from linux-source-6.12 (the patch
+# applies, the kernel builds and boots, the module loads and counts), each
+# checked for what its patch does, and base's what-if against the rest.
+own_suite() {
+	local name bz kdir line
+	krp_log "building own kernels: $* (cold: minutes; cached after)"
+	declare -A kbz kkdir
+	while read -r name bz kdir; do
+		kbz[$name]=$bz
+		kkdir[$name]=$kdir
+	done < <("$KRP_TOP/scripts/build-kernel.sh" "$@" 2>"$KRP_CACHE/build-kernel.log")
+	repro=$(krp_build_repro "$KRP_CACHE/bin")
+	for name in "$@"; do
+		tag="[own $name] "
+		if [ -z "${kbz[$name]:-}" ]; then
+			ok 1 "patch applies, kernel builds" "see $KRP_CACHE/build-kernel.log"
+			continue
+		fi
+		ok 0 "patch applies, kernel builds (${kbz[$name]})"
+		ko=$(krp_build_module "${kkdir[$name]}" "$KRP_CACHE/build/own-$name")
+		out=$KRP_CACHE/test-out-own-$name
+		initrd=$KRP_CACHE/test-initrd-own-$name.cpio.gz
+		krp_initramfs "$initrd" "$ko" "$repro"
+		krp_log "booting own kernel $name"
+		boot_rc=0
+		krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
+			"krp.plan=test krp.phases=split,mremap,events" || boot_rc=$?
+		eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
+			"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
+		eq "no oops, BUG, WARN or lockdep report" "" \
+			"$(krp_splats "$out/console.log" "$out/dmesg")"
+		case $name in
+		layout)
+			eq "layout check fails: layout mismatch, classification n/a" \
+				"mismatch n/a n/a n/a" \
+				"$(s split.stats layout) $(s split.stats skip_addr) $(s split.stats hits) $(s split.stats incomplete_walks)"
+			check "dmesg says why, once" \
+				test "$(grep -c 'layout check failed' "$out/dmesg")" = 1
+			for line in walks loops iterations max_loop_iterations; do
+				eq "counting goes on: $line equals ftrace's" \
+					"$(s split.oracle "oracle_$line")" "$(s split.stats "$line")"
+			done
+			eq "stats.json says null, not a number, for hits" "null" \
+				"$(jq -r '.hits' "$out/events.json" 2>&1)"
+			continue ;;
+		esac
+		check_oracle split
+		check_oracle mremap may-fail
+		case $name in
+		base)
+			eq "walks [0, ULONG_MAX]: 300 iterations per loop, no narrow loop" "300 0" \
+				"$(s split.stats max_loop_iterations) $(s split.stats range_narrow_loops)" ;;
+		*)
+			eq "walks a narrow range: 1 iteration per loop, no full-range loop in split" "1 0" \
+				"$(s split.stats max_loop_iterations) $(s split.stats range_full_loops)" ;;
+		esac
+		case $name in
+		v3)
+			eq "mremap: the moved mapping is missed, the KSM page cannot migrate" "0 yes yes" \
+				"$(s mremap.repro migrated_count) $(gt0 "$(s mremap.stats incomplete_walks)" && echo yes) $(gt0 "$(s mremap.stats missed_mappings)" && echo yes)" ;;
+		*)
+			eq "mremap: every mapping found, the KSM page migrates" "2 0 0" \
+				"$(s mremap.repro migrated_count) $(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)" ;;
+		esac
+	done
+	# base's prediction against what v3 and v4 did
+	for name in v3 v4; do
+		if [ -z "${kbz[$name]:-}" ] || [ -z "${kbz[base]:-}" ]; then
+			continue
+		fi
+		tag="[what-if base -> $name] "
+		eq "split: predicted max iterations per loop equal the measured" \
+			"$(krp_kv "$KRP_CACHE/test-out-own-base/split.stats" "whatif_${name}_max_loop_iterations")" \
+			"$(krp_kv "$KRP_CACHE/test-out-own-$name/split.stats" max_loop_iterations)"
+		eq "mremap: predicted misses (walks > 0) equal the measured (incomplete walks > 0)" \
+			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-base/mremap.stats" "whatif_${name}_missed_walks")" && echo miss || echo none)" \
+			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-$name/mremap.stats" incomplete_walks)" && echo miss || echo none)"
+	done
+}
+
 IFS=, read -r -a serieses <<<"$kernels"
 for series in "${serieses[@]}"; do
-	suite "$series"
+	[ -z "$series" ] || suite "$series"
 done
+if [ -n "$own" ]; then
+	IFS=, read -r -a variants <<<"$own"
+	own_suite "${variants[@]}"
+fi
 tag=
 finish
