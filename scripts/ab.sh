@@ -195,7 +195,7 @@ if [[ $workloads == *split* ]]; then
 		for name in "${plot[@]}"; do
 			printf "'%s' using 1:(\$2/1e6) with linespoints title '%s', " "$outdir/$name.dat" "$name"
 		done | sed 's/, $/\n/'
-		echo "set ylabel 'max tree iterations per loop'"
+		echo "set ylabel 'max tree iterations per loop'; set yrange [0.5:*]"
 		printf 'plot '
 		for name in "${plot[@]}"; do
 			printf "'%s' using 1:3 with linespoints title '%s', " "$outdir/$name.dat" "$name"
