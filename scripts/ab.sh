@@ -49,7 +49,7 @@ outdir=${outdir:-$KRP_CACHE/ab}
 mkdir -p "$outdir"
 
 krp_host_setup
-krp_need_pkgs gnuplot-nox
+krp_need_pkgs gnuplot-nox jq
 repro=$(krp_build_repro "$KRP_CACHE/bin")
 
 # The kernels: "name bzImage kdir append" lines.
@@ -145,13 +145,7 @@ done
 	echo "Times are QEMU TCG times: compare within this table, not with hardware."
 } | tee "$outdir/ab.txt"
 
-# JSON for scripts: every stats key of every run, both modes.
-json_stats() {	# json_stats FILE: a stats file as a JSON object
-	awk -F': ' 'BEGIN { printf "{" }
-		NF == 2 { printf "%s\"%s\": ", sep, $1; sep = ", "
-			if ($2 ~ /^[0-9]+$/) printf "%s", $2; else printf "\"%s\"", $2 }
-		END { printf "}" }' "$1" 2>/dev/null || echo "{}"
-}
+# JSON for scripts: the module's stats.json of every run, both modes.
 {
 	echo "{"
 	echo "  \"sweep\": [${sweep}],"
@@ -159,15 +153,15 @@ json_stats() {	# json_stats FILE: a stats file as a JSON object
 	sep=
 	for name in "${names[@]}"; do
 		for r in "${runs[@]}"; do
-			[ -f "$outdir/$name/$r.count.stats" ] || continue
+			[ -f "$outdir/$name/$r.count.json" ] || continue
 			printf '%s    {"kernel": "%s", "release": "%s", "workload": "%s", "vmas": %s, "moves": %s, "migrated": %s,\n' \
 				"$sep" "$name" "$(cat "$outdir/$name/uname")" "$r" \
 				"$(krp_kv "$outdir/$name/$r.count.repro" anon_vma_tree_nodes)" \
 				"$(krp_kv "$outdir/$name/$r.count.repro" moves)" \
 				"$(krp_kv "$outdir/$name/$r.count.repro" migrated_count)"
 			printf '     "count": %s,\n     "time": %s}' \
-				"$(json_stats "$outdir/$name/$r.count.stats")" \
-				"$(json_stats "$outdir/$name/$r.time.stats")"
+				"$(jq -c . "$outdir/$name/$r.count.json")" \
+				"$(jq -c . "$outdir/$name/$r.time.json")"
 			sep=$',\n'
 		done
 	done
@@ -175,6 +169,8 @@ json_stats() {	# json_stats FILE: a stats file as a JSON object
 	echo "  ]"
 	echo "}"
 } >"$outdir/ab.json"
+jq -e '.runs | length > 0' "$outdir/ab.json" >/dev/null ||
+	krp_die "ab.json did not come out as JSON; see $outdir"
 
 # The plot: hold time and iterations against N, one line per kernel.
 if [[ $workloads == *split* ]]; then

@@ -25,6 +25,7 @@ run() {
 		stats_reset
 		section "$_name.$_mode.repro" "$REPRO" "$@"
 		section "$_name.$_mode.stats" cat "$D/stats"
+		section "$_name.$_mode.json" cat "$D/stats.json"
 		section "$_name.$_mode.walks" cat "$D/walks"
 	done
 	echo 1 >"$D/count"
