@@ -100,8 +100,10 @@ static unsigned int krp_slot_bits;
 static unsigned int krp_probe_len;
 static atomic_t krp_active;
 
-static struct krp_walk *krp_find(void)
+/* The slot the current task holds, or NULL. */
+static struct krp_slot *krp_my_slot(void)
 {
+	unsigned int mask = (1U << krp_slot_bits) - 1;
 	unsigned int i, h, n;
 
 	if (!atomic_read(&krp_active))
@@ -109,12 +111,22 @@ static struct krp_walk *krp_find(void)
 	h = hash_ptr(current, krp_slot_bits);
 	n = READ_ONCE(krp_probe_len);
 	for (i = 0; i <= n; i++) {
-		struct krp_slot *s = &krp_slots[(h + i) & ((1U << krp_slot_bits) - 1)];
+		struct krp_slot *s = &krp_slots[(h + i) & mask];
 
 		if (READ_ONCE(s->task) == current)
-			return s->walk;
+			return s;
 	}
 	return NULL;
+}
+
+NOKPROBE_SYMBOL(krp_my_slot);
+
+/* The walk of the current task, or NULL: every probe starts here. */
+static struct krp_walk *krp_find(void)
+{
+	struct krp_slot *s = krp_my_slot();
+
+	return s ? s->walk : NULL;
 }
 
 NOKPROBE_SYMBOL(krp_find);
@@ -144,20 +156,13 @@ NOKPROBE_SYMBOL(krp_attach);
 
 static void krp_detach(void)
 {
-	unsigned int i, h = hash_ptr(current, krp_slot_bits);
-	unsigned int n = READ_ONCE(krp_probe_len);
+	struct krp_slot *s = krp_my_slot();
 
-	for (i = 0; i <= n; i++) {
-		struct krp_slot *s = &krp_slots[(h + i) & ((1U << krp_slot_bits) - 1)];
-
-		if (READ_ONCE(s->task) == current) {
-			s->walk = NULL;
-			/* pairs with nothing: only this task ever matched it */
-			smp_store_release(&s->task, NULL);
-			atomic_dec(&krp_active);
-			return;
-		}
-	}
+	if (!s)
+		return;
+	s->walk = NULL;
+	WRITE_ONCE(s->task, NULL);
+	atomic_dec(&krp_active);
 }
 
 NOKPROBE_SYMBOL(krp_detach);
