@@ -194,3 +194,23 @@ krp_own_kernel() {
 	fi
 	echo "$bzimage $kdir"
 }
+
+# krp_initramfs_extra OUT KO REPRO FILE...: what krp_initramfs packs, plus
+# FILE... in /krp/ (modes kept).  The extra files go into a second gzipped
+# newc cpio appended to krp_initramfs's: the kernel unpacks concatenated
+# archives one after the other into the same rootfs
+# (Documentation/driver-api/early-userspace/buffer-format.rst).
+krp_initramfs_extra() {
+	local out=$1 ko=$2 repro=$3 root f
+	shift 3
+	for f in "$@"; do
+		[ -f "$f" ] || krp_die "krp_initramfs_extra: no such file: $f"
+	done
+	krp_initramfs "$out" "$ko" "$repro"
+	[ $# -gt 0 ] || return 0
+	root=$(mktemp -d)
+	mkdir -m 755 "$root/krp"
+	cp -p "$@" "$root/krp/"
+	(cd "$root" && find krp | cpio -o -H newc --quiet | gzip -1) >>"$out"
+	rm -rf "$root"
+}
