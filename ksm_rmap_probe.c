@@ -633,15 +633,12 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 
 NOKPROBE_SYMBOL(krp_add);
 
-static void krp_record(struct krp_walk *w, enum krp_end end)
+/* One walk as the "walks" file and the ksm_rmap_walk event show it. */
+static void krp_fill_record(struct krp_record *r, struct krp_walk *w,
+			    enum krp_end end)
 {
 	struct krp_totals *s = &w->sum;
-	struct krp_record *r;
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&krp_ring_lock, flags);
-	r = &krp_ring[krp_ring_seq % KRP_RECENT_WALKS];
-	r->seq = ++krp_ring_seq;
 	r->pid = task_pid_nr(current);
 	strscpy(r->comm, current->comm, sizeof(r->comm));
 	r->rmap_one = w->rmap_one;
@@ -657,6 +654,19 @@ static void krp_record(struct krp_walk *w, enum krp_end end)
 	r->missed = s->missed_mappings;
 	r->max_hold_ns = s->max_hold_ns;
 	r->walk_ns = s->total_walk_ns;
+}
+
+NOKPROBE_SYMBOL(krp_fill_record);
+
+static void krp_record(const struct krp_record *r)
+{
+	unsigned long flags;
+	u64 seq;
+
+	raw_spin_lock_irqsave(&krp_ring_lock, flags);
+	seq = ++krp_ring_seq;
+	krp_ring[(seq - 1) % KRP_RECENT_WALKS] = *r;
+	krp_ring[(seq - 1) % KRP_RECENT_WALKS].seq = seq;
 	raw_spin_unlock_irqrestore(&krp_ring_lock, flags);
 }
 
@@ -730,6 +740,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct krp_walk *w = (struct krp_walk *)ri->data;
 	struct krp_totals *s = &w->sum;
 	u64 now = ktime_get_ns();
+	struct krp_record r;
 	enum krp_end end;
 	int i;
 
@@ -768,12 +779,13 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	}
 	for (i = 0; i < KRP_WHATIF_NR; i++)
 		s->whatif[i].missed_walks = w->whatif_miss[i];
-	trace_ksm_rmap_walk(w, end);
+	krp_fill_record(&r, w, end);
+	trace_ksm_rmap_walk(&r);
 
 	if (w->gen != READ_ONCE(krp_gen))
 		return 0;	/* a reset happened meanwhile */
 	krp_add(this_cpu_ptr(krp_stats), s);
-	krp_record(w, end);
+	krp_record(&r);
 	return 0;
 }
 

@@ -16,8 +16,8 @@
 #include <linux/tracepoint.h>
 
 TRACE_EVENT(ksm_rmap_walk,
-	    TP_PROTO(const struct krp_walk *w, int end),
-	    TP_ARGS(w, end),
+	    TP_PROTO(const struct krp_record *r),
+	    TP_ARGS(r),
 	    TP_STRUCT__entry(__field(void *, rmap_one)
 			     __field(int, mapcount)
 			     __field(u8, passes)
@@ -31,19 +31,19 @@ TRACE_EVENT(ksm_rmap_walk,
 			     __field(u64, missed)
 			     __field(u64, max_hold_ns)
 			     __field(u64, walk_ns)),
-	    TP_fast_assign(__entry->rmap_one = w->rmap_one;
-			   __entry->mapcount = w->mapcount;
-			   __entry->passes = w->loop.anon_vma ? w->wraps + 1 : 0;
-			   __entry->classified = w->classify;
-			   __entry->end = end;
-			   __entry->loops = w->sum.loops;
-			   __entry->iterations = w->sum.iterations;
-			   __entry->skip_addr = w->sum.skip_addr;
-			   __entry->skip_mm = w->sum.skip_mm;
-			   __entry->hits = w->sum.hits;
-			   __entry->missed = w->sum.missed_mappings;
-			   __entry->max_hold_ns = w->sum.max_hold_ns;
-			   __entry->walk_ns = w->sum.total_walk_ns;),
+	    TP_fast_assign(__entry->rmap_one = r->rmap_one;
+			   __entry->mapcount = r->mapcount;
+			   __entry->passes = r->passes;
+			   __entry->classified = r->classify;
+			   __entry->end = r->end;
+			   __entry->loops = r->loops;
+			   __entry->iterations = r->iterations;
+			   __entry->skip_addr = r->skip_addr;
+			   __entry->skip_mm = r->skip_mm;
+			   __entry->hits = r->hits;
+			   __entry->missed = r->missed;
+			   __entry->max_hold_ns = r->max_hold_ns;
+			   __entry->walk_ns = r->walk_ns;),
 	    TP_printk("caller=%ps mapcount=%d passes=%u loops=%llu iterations=%llu skip_addr=%llu skip_mm=%llu hits=%llu missed=%llu max_hold_ns=%llu walk_ns=%llu end=%s classified=%d",
 		      __entry->rmap_one, __entry->mapcount, __entry->passes,
 		      __entry->loops, __entry->iterations, __entry->skip_addr,

@@ -52,14 +52,14 @@ krp_host_setup
 krp_need_pkgs gnuplot-nox jq
 repro=$(krp_build_repro "$KRP_CACHE/bin")
 
-# The kernels: "name bzImage kdir append" lines.
+# The kernels: "name bzImage kdir" lines.
 list=()
 IFS=, read -r -a own <<<"$kernels"
 t0=$SECONDS
 if [ ${#own[@]} -gt 0 ]; then
 	krp_log "building kernels: ${own[*]} (cached after the first run)"
 	while read -r name bz kdir; do
-		list+=("$name $bz $kdir ${KRP_OWN_APPEND:-}")
+		list+=("$name $bz $kdir")
 	done < <("$KRP_TOP/scripts/build-kernel.sh" "${own[@]}")
 	[ ${#list[@]} = ${#own[@]} ] || krp_die "kernel build failed"
 	krp_log "kernels ready after $((SECONDS - t0)) s"
@@ -67,19 +67,19 @@ fi
 if [ "$stock" = 1 ]; then
 	ver=$(krp_stock_version 6.12)
 	read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
-	list+=("stock $vmlinuz $kdir ")
+	list+=("stock $vmlinuz $kdir")
 fi
 
 # Boot each kernel once; all workloads run in that boot.
 for k in "${list[@]}"; do
-	read -r name bz kdir append <<<"$k"
+	read -r name bz kdir <<<"$k"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/ab-$name")
 	initrd=$KRP_CACHE/ab-$name.cpio.gz
 	krp_initramfs "$initrd" "$ko" "$repro"
 	krp_log "booting $name: workloads $workloads, sweep $sweep"
 	t1=$SECONDS
 	krp_boot "$bz" "$initrd" "$outdir/$name" 3600 \
-		"krp.plan=ab krp.sweep=$sweep krp.workloads=$workloads $append" ||
+		"krp.plan=ab krp.sweep=$sweep krp.workloads=$workloads" ||
 		krp_die "$name: guest run failed; see $outdir/$name/console.log"
 	[ -z "$(cat "$outdir/$name/insmod" 2>/dev/null)" ] ||
 		krp_die "$name: insmod failed: $(cat "$outdir/$name/insmod")"

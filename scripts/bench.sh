@@ -9,7 +9,7 @@
 # A benchmark, not a test: it reports ratios and asserts nothing.
 #
 # usage: scripts/bench.sh [-h] [-k KERNEL] [-n VMAS] [-m MOVES] [-r ROUNDS]
-#   -k KERNEL  stock (default) or an own variant (base, v3, ...)
+#   -k KERNEL  stock (default), stock-6.1, or an own variant (base, v3, ...)
 #   -n VMAS    VMAs on the anon_vma (default 20000)
 #   -m MOVES   migrations per run, 2 walks each (default 4)
 #   -r ROUNDS  rounds of the three runs (default 3)
@@ -35,14 +35,7 @@ done
 . "$(dirname "$0")/lib.sh"
 
 krp_host_setup
-if [ "$kernel" = stock ]; then
-	ver=$(krp_stock_version 6.12)
-	read -r bz kdir < <(krp_stock_kernel "$ver")
-	append=
-else
-	read -r _ bz kdir < <("$KRP_TOP/scripts/build-kernel.sh" "$kernel")
-	append=${KRP_OWN_APPEND:-}
-fi
+read -r bz kdir < <(krp_kernel "$kernel")
 ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/bench-$kernel")
 repro=$(krp_build_repro "$KRP_CACHE/bin")
 out=$KRP_CACHE/bench-$kernel
@@ -50,7 +43,7 @@ initrd=$KRP_CACHE/bench-$kernel.cpio.gz
 krp_initramfs "$initrd" "$ko" "$repro"
 krp_log "booting $kernel: $rounds rounds x (none, count=0, count=1), $n VMAs, $moves moves"
 krp_boot "$bz" "$initrd" "$out" 3600 \
-	"krp.plan=bench krp.n=$n krp.moves=$moves krp.rounds=$rounds $append" ||
+	"krp.plan=bench krp.n=$n krp.moves=$moves krp.rounds=$rounds" ||
 	krp_die "guest run failed; see $out/console.log"
 splats=$(krp_splats "$out/console.log" "$out/dmesg")
 [ -z "$splats" ] || { echo "$splats" >&2; krp_die "kernel splat during the benchmark"; }

@@ -195,6 +195,19 @@ krp_own_kernel() {
 	echo "$bzimage $kdir"
 }
 
+# krp_kernel NAME: the kernel a script boots, as "BZIMAGE KDIR": "stock"
+# (the newest stock Debian 6.12), "stock-6.1", or an own variant.
+krp_kernel() {
+	local ver
+	case $1 in
+	stock | stock-6.12 | stock-6.1)
+		ver=$(krp_stock_version "$([ "$1" = stock-6.1 ] && echo 6.1 || echo 6.12)")
+		krp_stock_kernel "$ver" ;;
+	*)
+		krp_own_kernel "$1" ;;
+	esac
+}
+
 # krp_initramfs_extra OUT KO REPRO FILE...: what krp_initramfs packs, plus
 # FILE... in /krp/ (modes kept).  The extra files go into a second gzipped
 # newc cpio appended to krp_initramfs's: the kernel unpacks concatenated

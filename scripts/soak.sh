@@ -9,7 +9,7 @@
 # usage: scripts/soak.sh [-h] [-c CYCLES] [-n VMAS] [-k KERNEL]
 #   -c CYCLES  insmod/rmmod cycles (default 100)
 #   -n VMAS    VMAs per walker's anon_vma (default 2000)
-#   -k KERNEL  stock (default), or an own variant (base, debug, ...)
+#   -k KERNEL  stock (default), stock-6.1, or an own variant (base, debug, ...)
 # example: scripts/soak.sh -c 100 -k debug
 set -euo pipefail
 
@@ -30,14 +30,7 @@ done
 . "$(dirname "$0")/lib.sh"
 
 krp_host_setup
-if [ "$kernel" = stock ]; then
-	ver=$(krp_stock_version 6.12)
-	read -r bz kdir < <(krp_stock_kernel "$ver")
-	append=
-else
-	read -r _ bz kdir < <("$KRP_TOP/scripts/build-kernel.sh" "$kernel")
-	append=${KRP_OWN_APPEND:-}
-fi
+read -r bz kdir < <(krp_kernel "$kernel")
 ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/soak-$kernel")
 repro=$(krp_build_repro "$KRP_CACHE/bin")
 out=$KRP_CACHE/soak-$kernel
@@ -47,7 +40,7 @@ krp_log "booting $kernel: $cycles insmod/rmmod cycles under fire"
 t0=$SECONDS
 rc=0
 krp_boot "$bz" "$initrd" "$out" 7200 \
-	"krp.plan=soak krp.cycles=$cycles krp.vmas=$vmas $append" || rc=$?
+	"krp.plan=soak krp.cycles=$cycles krp.vmas=$vmas" || rc=$?
 reports=$(krp_splats "$out/console.log" "$out/dmesg")
 leaks=$(grep -c '^unreferenced object' "$out/kmemleak" 2>/dev/null || true)
 nreports=$(printf '%s' "$reports" | grep -c . || true)
