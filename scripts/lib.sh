@@ -168,9 +168,11 @@ krp_boot() {
 }
 
 # krp_splats FILE...: print kernel splats found in the logs.
+# ("RCU lockdep checking is enabled" is PROVE_RCU's boot banner, not a
+# report; a kmemleak that turned itself off is one.)
 krp_splats() {
-	grep -hE 'BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|lockdep|possible circular|possible recursive|INFO: task .* blocked|UBSAN|KASAN|kmemleak: [1-9]|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
-		"$@" 2>/dev/null || true
+	grep -hE 'BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|lockdep|possible circular|possible recursive|INFO: task .* blocked|UBSAN|KASAN|kmemleak: [1-9]|kmemleak: (Memory pool empty|Cannot allocate|Kernel memory leak detector disabled)|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
+		"$@" 2>/dev/null | grep -v 'RCU lockdep checking is enabled' || true
 }
 
 # krp_kv FILE KEY: value of "KEY: value" (stats) or "key=value" (repro).

@@ -11,7 +11,8 @@
 #   -k SERIES  stock Debian 12 kernel series to test, comma list
 #              (default 6.12,6.1)
 #   -o OWN     own kernel variants to build and test (scripts/build-kernel.sh;
-#              default base,v3,v4,v3-fallback,layout; '' for none)
+#              default base,v3,v4,v3-fallback,layout,debug; '' for none;
+#              debug is base with KASAN, lockdep, kmemleak, DEBUG_LIST...)
 #   -S         skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES  only these guest phases (comma list: split,fork,mremap,
 #              concurrent,big,events,timing,control,rmmod,unknown); default all
@@ -22,7 +23,7 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 phases=all
 kernels=6.12,6.1
-own=base,v3,v4,v3-fallback,layout
+own=base,v3,v4,v3-fallback,layout,debug
 selftests=1
 while getopts "hk:o:p:S" opt; do
 	case $opt in
@@ -346,7 +347,7 @@ own_suite() {
 		check_oracle split
 		check_oracle mremap may-fail
 		case $name in
-		base)
+		base | debug)
 			eq "walks [0, ULONG_MAX]: 300 iterations per loop, no narrow loop" "300 0" \
 				"$(s split.stats max_loop_iterations) $(s split.stats range_narrow_loops)" ;;
 		*)

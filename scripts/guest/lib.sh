@@ -98,12 +98,23 @@ wait_for() {
 # the module unloaded; prints one line of figures; walkers' output in
 # /tmp/fire.a and /tmp/fire.b.
 under_fire() {
-	"$REPRO" --cpu 0 --mode split --vmas "$2" --dups 2 --loop 7200 >/tmp/fire.a 2>&1 &
+	# Both merge first, then ksmd stops and both start: ksmd scanning while
+	# a walker migrates can drop an rmap_item of a page briefly unmapped
+	# mid-migration, and later walks then miss that mapping for real.
+	echo 5000 >/sys/kernel/mm/ksm/pages_to_scan
+	echo 10 >/sys/kernel/mm/ksm/sleep_millisecs
+	echo 1 >/sys/kernel/mm/ksm/run
+	rm -f /tmp/fire.go
+	"$REPRO" --quiet-ksm --start-file /tmp/fire.go --cpu 0 --mode split \
+		--vmas "$2" --dups 2 --loop 7200 >/tmp/fire.a 2>&1 &
 	_a=$!
-	wait_for /tmp/fire.a merged=
-	"$REPRO" --cpu 1 --mode fork --forks 1 --vmas "$2" --dups 2 --loop 7200 >/tmp/fire.b 2>&1 &
+	"$REPRO" --quiet-ksm --start-file /tmp/fire.go --cpu 1 --mode fork \
+		--forks 1 --vmas "$2" --dups 2 --loop 7200 >/tmp/fire.b 2>&1 &
 	_b=$!
-	wait_for /tmp/fire.b merged=
+	wait_for /tmp/fire.a waiting
+	wait_for /tmp/fire.b waiting
+	echo 0 >/sys/kernel/mm/ksm/run
+	touch /tmp/fire.go
 	while :; do
 		cat "$D/stats" "$D/walks" "$D/hist" "$D/stats.json" "$D/enable" "$D/count"
 	done >/dev/null 2>&1 &
