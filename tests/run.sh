@@ -323,8 +323,21 @@ own_suite() {
 		krp_initramfs "$initrd" "$ko" "$repro"
 		krp_log "booting own kernel $name"
 		boot_rc=0
-		krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
-			"krp.plan=test krp.phases=split,mremap,events" || boot_rc=$?
+		if [ "$name" = debug ]; then
+			# every workload of the test plan, then kmemleak scans
+			krp_boot "${kbz[$name]}" "$initrd" "$out" 1800 \
+				"krp.plan=testscan krp.phases=split,fork,mremap,concurrent,events,timing,control,rmmod,unknown" ||
+				boot_rc=$?
+			check "debug: kmemleak scanned after the last rmmod: no leak" \
+				test -f "$out/kmemleak" -a ! -s "$out/kmemleak"
+			check "debug: lockdep still on at the end (no report turned it off)" \
+				grep -q 'debug_locks: *1' "$out/lockdep_stats"
+			eq "debug: no KASAN, lockdep, atomic-sleep, list or WARN report in any phase" "" \
+				"$(krp_splats "$out/dmesg_after_scan")"
+		else
+			krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
+				"krp.plan=test krp.phases=split,mremap,events" || boot_rc=$?
+		fi
 		eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
 			"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
 		eq "no oops, BUG, WARN or lockdep report" "" \
