@@ -83,6 +83,23 @@ bad_write() {
 
 dmesg_all() { dmesg; }
 
+# kmemleak_scan: on a kernel with kmemleak, two scans 5 s apart, then what
+# it found (section kmemleak: empty when there is no leak).
+kmemleak_scan() {
+	[ -w /sys/kernel/debug/kmemleak ] || return 0
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan >/sys/kernel/debug/kmemleak
+	section kmemleak cat /sys/kernel/debug/kmemleak
+}
+
+# lockdep_state: is lockdep still on (debug_locks: 1)?  It turns itself
+# off after its first report.
+lockdep_state() {
+	[ ! -r /proc/lockdep_stats ] ||
+		section lockdep_stats grep -E 'debug_locks|lock-classes|direct dependencies' /proc/lockdep_stats
+}
+
 # wait_for FILE PATTERN: until FILE has a line matching PATTERN (120 s).
 wait_for() {
 	_t=0

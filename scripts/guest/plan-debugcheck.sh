@@ -32,10 +32,5 @@ try lockdep test_lockup file_path=/bin/busybox lock_mapping=1 lock_mmap_sem=1
 try kasan kasan_test_module
 try kmemleak.insmod kmemleak-test
 rmmod kmemleak_test 2>/dev/null
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 5
-	echo scan >/sys/kernel/debug/kmemleak
-	section kmemleak cat /sys/kernel/debug/kmemleak
-fi
+kmemleak_scan
 section dmesg dmesg

@@ -10,10 +10,5 @@
 section uname uname -r
 section fire under_fire "$(param cycles 100)" "$(param vmas 2000)"
 section walkers cat /tmp/fire.a /tmp/fire.b
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 5
-	echo scan >/sys/kernel/debug/kmemleak
-	section kmemleak cat /sys/kernel/debug/kmemleak
-fi
+kmemleak_scan
 section dmesg dmesg

@@ -11,15 +11,7 @@
 
 /krp/plan-test.sh
 rc=$?
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 5
-	echo scan >/sys/kernel/debug/kmemleak
-	section kmemleak cat /sys/kernel/debug/kmemleak
-fi
-# lockdep still on at the end (debug_locks: 1): it turns itself off after
-# its first report
-[ ! -r /proc/lockdep_stats ] ||
-	section lockdep_stats grep -E 'debug_locks|lock-classes|direct dependencies' /proc/lockdep_stats
+kmemleak_scan
+lockdep_state
 section dmesg_after_scan dmesg
 exit $rc
