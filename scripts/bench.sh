@@ -36,11 +36,8 @@ done
 
 krp_host_setup
 read -r bz kdir < <(krp_kernel "$kernel")
-ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/bench-$kernel")
-repro=$(krp_build_repro "$KRP_CACHE/bin")
+initrd=$(krp_guest_initrd "$kdir" "bench-$kernel")
 out=$KRP_CACHE/bench-$kernel
-initrd=$KRP_CACHE/bench-$kernel.cpio.gz
-krp_initramfs "$initrd" "$ko" "$repro"
 krp_log "booting $kernel: $rounds rounds x (none, count=0, count=1), $n VMAs, $moves moves"
 krp_boot "$bz" "$initrd" "$out" 3600 \
 	"krp.plan=bench krp.n=$n krp.moves=$moves krp.rounds=$rounds" ||

@@ -133,6 +133,16 @@ krp_initramfs() {
 	rm -rf "$root"
 }
 
+# krp_guest_initrd KDIR NAME: module built against KDIR (in build/NAME) and
+# the reproducer, packed as $KRP_CACHE/NAME.cpio.gz; prints its path.
+krp_guest_initrd() {
+	local ko repro initrd=$KRP_CACHE/$2.cpio.gz
+	ko=$(krp_build_module "$1" "$KRP_CACHE/build/$2")
+	repro=$(krp_build_repro "$KRP_CACHE/bin")
+	krp_initramfs "$initrd" "$ko" "$repro"
+	echo "$initrd"
+}
+
 # krp_boot VMLINUZ INITRD OUTDIR TIMEOUT APPEND: boot the guest; its console
 # goes to OUTDIR/console.log, its ttyS1 to OUTDIR/serial.txt, which is then
 # split into OUTDIR/<section> files.  Returns non-zero if QEMU failed or

@@ -31,11 +31,8 @@ done
 
 krp_host_setup
 read -r bz kdir < <(krp_kernel "$kernel")
-ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/soak-$kernel")
-repro=$(krp_build_repro "$KRP_CACHE/bin")
+initrd=$(krp_guest_initrd "$kdir" "soak-$kernel")
 out=$KRP_CACHE/soak-$kernel
-initrd=$KRP_CACHE/soak-$kernel.cpio.gz
-krp_initramfs "$initrd" "$ko" "$repro"
 krp_log "booting $kernel: $cycles insmod/rmmod cycles under fire"
 t0=$SECONDS
 rc=0
