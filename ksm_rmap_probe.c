@@ -58,18 +58,29 @@ static unsigned int max_walkers = 128;
 module_param(max_walkers, uint, 0400);
 MODULE_PARM_DESC(max_walkers, "Walks tracked at the same time (default 128)");
 
-/* Symbols probed; parameters so that an unknown kernel fails by name. */
+/*
+ * The functions probed.  Each parameter may name only a function whose
+ * signature the module knows (KRP_SYMS_* in ksm_rmap_probe.h): anything
+ * else is refused at insmod, a known name this kernel lacks fails there too.
+ */
 static char *walk_sym = "rmap_walk_ksm";
 module_param(walk_sym, charp, 0400);
-static char *first_sym = "anon_vma_interval_tree_iter_first";
+MODULE_PARM_DESC(walk_sym, "Function walked (only rmap_walk_ksm)");
+static char *first_sym = KRP_FIRST_DEFAULT;
 module_param(first_sym, charp, 0400);
-static char *next_sym = "anon_vma_interval_tree_iter_next";
+MODULE_PARM_DESC(first_sym, "Tree walk start: anon_vma_interval_tree_iter_first (to 7.2) or anon_rmap_tree_iter_first (7.3)");
+static char *next_sym = KRP_NEXT_DEFAULT;
 module_param(next_sym, charp, 0400);
+MODULE_PARM_DESC(next_sym, "Tree walk step: anon_vma_interval_tree_iter_next or anon_rmap_tree_iter_next");
 static char *lock_sym = "down_read";
 module_param(lock_sym, charp, 0400);
+MODULE_PARM_DESC(lock_sym, "Lock taken after a failed trylock (only down_read)");
 static char *unlock_sym = "up_read";
 module_param(unlock_sym, charp, 0400);
-MODULE_PARM_DESC(walk_sym, "Function walked (default rmap_walk_ksm)");
+MODULE_PARM_DESC(unlock_sym, "Lock released (only up_read)");
+
+/* What iter_first's first argument is, for the function probed. */
+static enum krp_tree_arg krp_first_arg;
 
 /* rwc->invalid_vma callbacks known not to sleep, which we may call too. */
 static const char * const krp_pure_invalid[] = {
@@ -198,7 +209,7 @@ NOKPROBE_SYMBOL(krp_layout_bad);
  */
 static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 {
-	unsigned long node = 0, item, head, anon_vma, address, pprev;
+	unsigned long node = 0, item, head, anon_vma, address, pprev, index;
 	unsigned long hlist = w->stable_node + KRP_STABLE_HLIST;
 	struct mm_struct *mm;
 
@@ -228,7 +239,8 @@ static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 	if (get_kernel_nofault(head, (unsigned long *)(item + KRP_ITEM_HEAD)) ||
 	    get_kernel_nofault(anon_vma, (unsigned long *)(item + KRP_ITEM_ANON_VMA)) ||
 	    get_kernel_nofault(mm, (struct mm_struct **)(item + KRP_ITEM_MM)) ||
-	    get_kernel_nofault(address, (unsigned long *)(item + KRP_ITEM_ADDRESS)))
+	    get_kernel_nofault(address, (unsigned long *)(item + KRP_ITEM_ADDRESS)) ||
+	    get_kernel_nofault(index, (unsigned long *)(item + KRP_ITEM_INDEX)))
 		return krp_layout_bad(w, "rmap_item unreadable");
 	if (head != w->stable_node)
 		return krp_layout_bad(w, "rmap_item->head is not the stable node");
@@ -236,6 +248,16 @@ static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 		return krp_layout_bad(w, "rmap_item->anon_vma is not the tree walked");
 	if (!(address & KRP_STABLE_FLAG))
 		return krp_layout_bad(w, "rmap_item->address lacks STABLE_FLAG");
+	/*
+	 * A kernel that keeps the page's linear index in the rmap_item walks
+	 * exactly [index, index]; elsewhere those bytes are stale checksum
+	 * and age, and only a narrow walk of that very range shows that this
+	 * kernel (a patched one) stores it too.
+	 */
+	l->index_walked = l->first == index && l->last == index;
+	if (KRP_KERNEL_STORES_INDEX && !l->index_walked)
+		return krp_layout_bad(w, "walked range is not rmap_item->linear_page_index");
+	l->index = index;
 
 	w->cursor = node;
 	l->addr = address & PAGE_MASK;
@@ -295,7 +317,8 @@ static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
 	 * which mremap() does not change.  Prefer the item's own VMA.
 	 */
 	if (!l->own_p4) {
-		l->p4 = vma->vm_pgoff + ((l->addr - vma->vm_start) >> PAGE_SHIFT);
+		l->p4 = krp_vma_pgoff(vma) +
+			((l->addr - vma->vm_start) >> PAGE_SHIFT);
 		l->have_p4 = true;
 		l->own_p4 = l->mm == vma->vm_mm;
 	}
@@ -306,12 +329,12 @@ NOKPROBE_SYMBOL(krp_classify);
 
 static inline unsigned long krp_avc_start(struct anon_vma_chain *avc)
 {
-	return avc->vma->vm_pgoff;
+	return krp_vma_pgoff(avc->vma);
 }
 
 static inline unsigned long krp_avc_last(struct anon_vma_chain *avc)
 {
-	return avc->vma->vm_pgoff + vma_pages(avc->vma) - 1;
+	return krp_vma_pgoff(avc->vma) + vma_pages(avc->vma) - 1;
 }
 
 /* Leftmost node of the tree overlapping [first, last], or NULL. */
@@ -456,6 +479,8 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	s->hits += l->hits;
 	s->max_loop_skip_addr = max_t(u64, s->max_loop_skip_addr, l->skip_addr);
 	s->max_loop_skip_mm = max_t(u64, s->max_loop_skip_mm, l->skip_mm);
+	if (l->index_walked)
+		s->range_index_loops++;
 	if (locked && full) {
 		krp_whatif(w, l, KRP_WHATIF_V3, l->addr >> PAGE_SHIFT);
 		if (l->have_p4)
@@ -488,7 +513,8 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	}
 	l = &w->loop;
 	memset(l, 0, sizeof(*l));
-	l->anon_vma = krp_tree_anon_vma(regs_get_kernel_argument(regs, 0));
+	l->anon_vma = krp_tree_anon_vma(krp_first_arg,
+					regs_get_kernel_argument(regs, 0));
 	l->root = &l->anon_vma->rb_root;
 	l->sem = &l->anon_vma->root->rwsem;
 	l->first = regs_get_kernel_argument(regs, 1);
@@ -605,6 +631,7 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->total_walk_ns += from->total_walk_ns;
 	to->range_full_loops += from->range_full_loops;
 	to->range_narrow_loops += from->range_narrow_loops;
+	to->range_index_loops += from->range_index_loops;
 	to->trylock_contended += from->trylock_contended;
 	to->unclassified_loops += from->unclassified_loops;
 	to->uncounted_loops += from->uncounted_loops;
@@ -911,9 +938,14 @@ static void krp_show_whatif(struct krp_out *o, const char *name,
 	};
 	int i;
 
+	/*
+	 * Only loops over [0, ULONG_MAX] are predicted.  Where none was (a
+	 * kernel that already walks a narrow range, or no walk yet), there is
+	 * no prediction, and a 0 must not pose as one.
+	 */
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(key, sizeof(key), "whatif_%s_%s", name, names[i]);
-		krp_show_u64(o, key, vals[i], ok);
+		krp_show_u64(o, key, vals[i], ok && (i == 0 || wi->loops));
 	}
 }
 
@@ -943,6 +975,7 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "total_walk_ns", t->total_walk_ns, true);
 	krp_show_u64(out, "range_full_loops", t->range_full_loops, true);
 	krp_show_u64(out, "range_narrow_loops", t->range_narrow_loops, true);
+	krp_show_u64(out, "range_index_loops", t->range_index_loops, c);
 	krp_show_u64(out, "trylock_contended", t->trylock_contended, true);
 	krp_show_u64(out, "max_wait_ns", t->max_wait_ns, true);
 	krp_show_u64(out, "total_wait_ns", t->total_wait_ns, true);
@@ -1192,6 +1225,48 @@ static unsigned long krp_symbol_addr(const char *name)
 	return addr;
 }
 
+/*
+ * The entry of @known named @name, or NULL and a message that says which
+ * names this module knows for parameter @param.
+ */
+static const struct krp_sym *krp_sym_known(const char *param, const char *name,
+					   const struct krp_sym *known, int nr)
+{
+	char list[160] = "";
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (name && !strcmp(name, known[i].name))
+			return &known[i];
+	for (i = 0; i < nr; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s", i ? ", " : "", known[i].name);
+	pr_err("%s=%s: not a function this module knows how to probe (known: %s)\n",
+	       param, name ? name : "(null)", list);
+	return NULL;
+}
+
+/* Check every *_sym parameter against the names the module knows. */
+static int __init krp_check_syms(void)
+{
+	static const struct krp_sym walk[] = KRP_SYMS_WALK;
+	static const struct krp_sym first[] = KRP_SYMS_FIRST;
+	static const struct krp_sym next[] = KRP_SYMS_NEXT;
+	static const struct krp_sym lock[] = KRP_SYMS_LOCK;
+	static const struct krp_sym unlock[] = KRP_SYMS_UNLOCK;
+	const struct krp_sym *f;
+
+	f = krp_sym_known("first_sym", first_sym, first, ARRAY_SIZE(first));
+	if (!f ||
+	    !krp_sym_known("walk_sym", walk_sym, walk, ARRAY_SIZE(walk)) ||
+	    !krp_sym_known("next_sym", next_sym, next, ARRAY_SIZE(next)) ||
+	    !krp_sym_known("lock_sym", lock_sym, lock, ARRAY_SIZE(lock)) ||
+	    !krp_sym_known("unlock_sym", unlock_sym, unlock, ARRAY_SIZE(unlock)))
+		return -EINVAL;
+	krp_first_arg = f->arg;
+	return 0;
+}
+
 static int __init krp_init(void)
 {
 	const char *syms[KRP_P_NR] = {
@@ -1200,6 +1275,9 @@ static int __init krp_init(void)
 	};
 	int i, ret;
 
+	ret = krp_check_syms();
+	if (ret)
+		return ret;
 	if (!max_walkers || max_walkers > 65536) {
 		pr_err("max_walkers=%u: must be 1..65536\n", max_walkers);
 		return -EINVAL;

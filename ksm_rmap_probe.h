@@ -4,8 +4,9 @@
  *
  * Everything that depends on the kernel the module is built for lives in the
  * first part of this file: the mirrored layout of the structures private to
- * mm/ksm.c and the way the interval-tree walk names its anon_vma.  The module
- * itself never tests a kernel version.
+ * mm/ksm.c, the functions that may be probed and how the interval-tree walk
+ * names its anon_vma and keys its VMAs.  Kbuild's feature tests of the
+ * headers (KRP_HAVE_*) choose among them; nothing tests a kernel version.
  */
 #ifndef _KSM_RMAP_PROBE_H
 #define _KSM_RMAP_PROBE_H
@@ -14,6 +15,7 @@
 #include <linux/mm_types.h>
 #include <linux/rmap.h>
 #include <linux/sched.h>
+#include <linux/mm.h>
 
 /* ------------------------------------------------------------------------
  * Version quirks
@@ -21,12 +23,13 @@
  *
  * struct ksm_rmap_item and struct ksm_stable_node are private to mm/ksm.c.
  * Their 64-bit layout has been the same from v5.x (as rmap_item and
- * stable_node) through 6.12 and the 2026 linear_page_index series, which
- * only overlays fields after @address:
+ * stable_node) through 7.2 and 7.3, whose linear_page_index only overlays
+ * fields after @address (checked in the 6.1, 6.12, 7.2 and 7.3 sources):
  *
  *   ksm_rmap_item:   rmap_list @0, anon_vma @8, mm @16, address @24
  *                    (low bits are flags, STABLE_FLAG 0x200 while the item
- *                    hangs off a stable node), head @40, hlist @48
+ *                    hangs off a stable node), [linear_page_index @32,
+ *                    7.3 and later], head @40, hlist @48
  *   ksm_stable_node: a 40-byte union, then hlist (the rmap_items) @40
  *
  * The module never trusts these numbers: every rmap_item it reads is checked
@@ -55,18 +58,96 @@
 #endif
 
 /*
- * anon_vma_interval_tree_iter_first/next(root, first, last): up to 6.12 the
- * first argument of iter_first is &anon_vma->rb_root.  (Newer mm trees pass
- * the anon_vma itself; adapt here when such a kernel is supported.)
+ * The stable rmap_item's linear page index: upstream (7.3 and later) and
+ * our v4 test patch keep the page's linear index at merge time in a union
+ * with oldchecksum/age, at offset 32, and walk only [index, index].  On
+ * other kernels those bytes are stale unstable-tree fields: the module reads
+ * them on every kernel but trusts them only where the walked range says so
+ * (see krp_item_next()).  Kernels with the anonymous pgoff (below) are known
+ * to store it, so there a narrow walk of another range is a layout error.
  */
-static inline struct anon_vma *krp_tree_anon_vma(unsigned long arg0)
+#if BITS_PER_LONG == 64
+#define KRP_ITEM_INDEX		32
+#else
+#define KRP_ITEM_INDEX		0
+#endif
+
+/* How a tree iterator's first argument names the anon_vma walked. */
+enum krp_tree_arg {
+	KRP_ARG_ROOT,		/* &anon_vma->rb_root (up to 7.2) */
+	KRP_ARG_ANON_VMA,	/* the anon_vma itself (7.3 and later) */
+};
+
+/**
+ * struct krp_sym - a function the module may probe, and how to read it
+ * @name: the symbol
+ * @arg: for the tree iterators' first function: what its first argument is
+ */
+struct krp_sym {
+	const char *name;
+	enum krp_tree_arg arg;
+};
+
+/*
+ * The functions each probe may be pointed at with a module parameter:
+ * every name whose signature the module knows, whatever kernel it runs on
+ * (a name this kernel lacks fails with -ENOENT at insmod).  Anything else
+ * is refused: the handlers would read arguments they do not understand.
+ */
+#define KRP_SYMS_WALK	{ { "rmap_walk_ksm" } }
+#define KRP_SYMS_FIRST	{ { "anon_vma_interval_tree_iter_first", KRP_ARG_ROOT }, \
+			  { "anon_rmap_tree_iter_first", KRP_ARG_ANON_VMA } }
+#define KRP_SYMS_NEXT	{ { "anon_vma_interval_tree_iter_next" }, \
+			  { "anon_rmap_tree_iter_next" } }
+#define KRP_SYMS_LOCK	{ { "down_read" } }
+#define KRP_SYMS_UNLOCK	{ { "up_read" } }
+
+/* The defaults: what the headers built against call the tree iterators. */
+#ifdef KRP_HAVE_ANON_RMAP_TREE
+#define KRP_FIRST_DEFAULT	"anon_rmap_tree_iter_first"
+#define KRP_NEXT_DEFAULT	"anon_rmap_tree_iter_next"
+#else
+#define KRP_FIRST_DEFAULT	"anon_vma_interval_tree_iter_first"
+#define KRP_NEXT_DEFAULT	"anon_vma_interval_tree_iter_next"
+#endif
+
+static inline struct anon_vma *krp_tree_anon_vma(enum krp_tree_arg kind,
+						 unsigned long arg0)
 {
+	if (kind == KRP_ARG_ANON_VMA)
+		return (struct anon_vma *)arg0;
 	return container_of((struct rb_root_cached *)arg0, struct anon_vma,
 			    rb_root);
 }
 
 /*
- * Mappings of a KSM folio.  KSM folios are order-0 (through 6.12 at
+ * The pgoff under which a VMA sits in the anon_vma tree: from 7.3 its
+ * anonymous pgoff (differs from vm_pgoff for MAP_PRIVATE file mappings),
+ * before that vm_pgoff.  The rmap_item's stored index is counted the same
+ * way.
+ */
+#ifdef KRP_HAVE_ANON_PGOFF
+#define KRP_KERNEL_STORES_INDEX	1
+static inline unsigned long krp_vma_pgoff(const struct vm_area_struct *vma)
+{
+	return vma_start_anon_pgoff(vma);
+}
+#else
+#define KRP_KERNEL_STORES_INDEX	0
+static inline unsigned long krp_vma_pgoff(const struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff;
+}
+#endif
+
+#ifdef KRP_HAVE_FOLIO_MAPPING_FLAGS
+#define KRP_MAPPING_FLAGS	FOLIO_MAPPING_FLAGS
+#else
+#define KRP_MAPPING_FLAGS	PAGE_MAPPING_FLAGS
+#endif
+
+/*
+ * Mappings of a KSM folio.  KSM folios are order-0 (through 7.3 at
  * least), whose count is _mapcount + 1; folio_mapcount() is not exported
  * to modules on 6.1.  -1 for a large folio: unknown, never compared.
  */
@@ -82,7 +163,7 @@ static inline unsigned long krp_folio_stable_node(struct folio *folio)
 {
 	if (!folio_test_ksm(folio))
 		return 0;
-	return (unsigned long)READ_ONCE(folio->mapping) & ~PAGE_MAPPING_FLAGS;
+	return (unsigned long)READ_ONCE(folio->mapping) & ~KRP_MAPPING_FLAGS;
 }
 
 /* ------------------------------------------------------------------------
@@ -124,6 +205,8 @@ enum krp_layout {
  * @mm: rmap_item->mm (compared, never dereferenced; valid if @classify)
  * @t_hold: when the lock was found held (iter_first entry)
  * @p4: linear page index of @addr in its own VMA (the v4 walk range)
+ * @index: the rmap_item's stored linear page index (valid if
+ *	@index_walked: the kernel walked exactly [@index, @index])
  * @iterations: nodes the loop body ran on
  * @skip_addr: nodes skipped because @addr is outside [vm_start, vm_end)
  * @skip_mm: nodes skipped by the mm check of this pass
@@ -134,6 +217,7 @@ enum krp_layout {
  * @count_gen: krp_count_gen then; a switch during the loop uncounts it
  * @have_p4: @p4 was found (a visited VMA contains @addr)
  * @own_p4: @p4 comes from the item's own VMA (else from another mm's)
+ * @index_walked: the walked range is the item's stored linear page index
  */
 struct krp_loop {
 	struct anon_vma *anon_vma;
@@ -144,9 +228,9 @@ struct krp_loop {
 	unsigned long addr;
 	struct mm_struct *mm;
 	u64 t_hold;
-	unsigned long p4, count_gen;
+	unsigned long p4, count_gen, index;
 	u32 iterations, skip_addr, skip_mm, skip_invalid, hits;
-	bool classify, counted, have_p4, own_p4;
+	bool classify, counted, have_p4, own_p4, index_walked;
 };
 
 /* What a narrowed walk would have done, for one range kind (v3 or v4). */
@@ -168,7 +252,7 @@ struct krp_totals {
 	u64 max_loop_iterations, max_loop_skip_addr, max_loop_skip_mm;
 	u64 max_hold_ns, total_hold_ns, max_wait_ns, total_wait_ns;
 	u64 max_walk_ns, total_walk_ns;
-	u64 range_full_loops, range_narrow_loops;
+	u64 range_full_loops, range_narrow_loops, range_index_loops;
 	u64 trylock_contended;	/* loops whose trylock failed */
 	u64 unclassified_loops;
 	u64 uncounted_loops;	/* loops timed with iter_next() unprobed */

@@ -2,7 +2,8 @@
 /*
  * Trace events of ksm_rmap_probe: one per rmap_walk_ksm() walk and one per
  * loop, with the fields of the "walks" file, for perf, trace-cmd, bpftrace
- * and ftrace filters:
+ * and ftrace filters.  A loop's item_index is the rmap_item's stored linear
+ * page index where the kernel walked exactly that (7.3), else -1:
  *
  *   echo 1 > /sys/kernel/tracing/events/ksm_rmap_probe/enable
  *   perf record -e ksm_rmap_probe:ksm_rmap_walk -a
@@ -68,6 +69,7 @@ TRACE_EVENT(ksm_rmap_loop,
 			     __field(bool, classified)
 			     __field(unsigned long, first)
 			     __field(unsigned long, last)
+			     __field(long, index)
 			     __field(u32, iterations)
 			     __field(u32, skip_addr)
 			     __field(u32, skip_mm)
@@ -78,13 +80,15 @@ TRACE_EVENT(ksm_rmap_loop,
 			   __entry->classified = l->classify;
 			   __entry->first = l->first;
 			   __entry->last = l->last;
+			   __entry->index = l->index_walked ? (long)l->index : -1;
 			   __entry->iterations = l->iterations;
 			   __entry->skip_addr = l->skip_addr;
 			   __entry->skip_mm = l->skip_mm;
 			   __entry->hits = l->hits;
 			   __entry->hold_ns = hold_ns;),
-	    TP_printk("pass=%u range=%lu-%lu iterations=%u skip_addr=%u skip_mm=%u hits=%u hold_ns=%llu counted=%d classified=%d",
+	    TP_printk("pass=%u range=%lu-%lu item_index=%ld iterations=%u skip_addr=%u skip_mm=%u hits=%u hold_ns=%llu counted=%d classified=%d",
 		      __entry->pass, __entry->first, __entry->last,
+		      __entry->index,
 		      __entry->iterations, __entry->skip_addr, __entry->skip_mm,
 		      __entry->hits, __entry->hold_ns, __entry->counted,
 		      __entry->classified)
