@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# ab.sh - A/B kernel runs: build the unpatched kernel and the patch variants
-# of the thread (patches/*.patch) from linux-source-6.12, boot each under
-# QEMU, run the same workloads with ksm_rmap_probe loaded, and print one
-# table in the seed's shape with ratios against base, beside the what-if
-# prediction the module made on base.  Writes JSON and an SVG plot too.
+# ab.sh - A/B kernel runs: the kernels of scripts/kernels.tsv (our own
+# unpatched kernel and the thread's patch variants built from linux-source,
+# Debian's stock 7.2 and 7.3), each booted under QEMU, the same workloads
+# with ksm_rmap_probe loaded, one table in the seed's shape with ratios
+# against the first kernel, beside the what-if prediction the module made on
+# the unpatched one.  Writes JSON and an SVG plot too.
 #
 # usage: scripts/ab.sh [-h] [-k KERNELS] [-n SWEEP] [-w WORKLOADS] [-s] [-o DIR]
-#   -k KERNELS    comma list (default base,v3,v4,v3-fallback)
+#   -k KERNELS    comma list of scripts/kernels.tsv names (default: its "ab"
+#                 set: base,v3,v4,v3-fallback,stock-7.2,stock-7.3)
 #   -n SWEEP      split-mode VMA counts (default 1000,5000,20000,50000)
 #   -w WORKLOADS  comma list of split,fork,mremap (default all three)
-#   -s            add the stock Debian 6.12 kernel as one more column
+#   -s            add the stock Debian 6.12 kernel as one more row
 #   -o DIR        where ab.json, ab.svg, ab.txt and the raw guest output go
 #                 (default $KRP_CACHE/ab)
 # examples:
@@ -20,7 +22,7 @@
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-kernels=base,v3,v4,v3-fallback
+kernels=
 sweep=1000,5000,20000,50000
 workloads=split,fork,mremap
 stock=0
@@ -46,34 +48,46 @@ fi
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 outdir=${outdir:-$KRP_CACHE/ab}
+[ -n "$kernels" ] || kernels=$(krp_kernels_in ab)
+[ "$stock" = 0 ] || kernels="$kernels,stock-6.12"
 mkdir -p "$outdir"
 
 krp_host_setup
 krp_need_pkgs gnuplot-nox jq
 repro=$(krp_build_repro "$KRP_CACHE/bin")
 
-# The kernels: "name bzImage kdir" lines.
+# The kernels: "name bzImage kdir root" lines (own ones built together).
 list=()
-IFS=, read -r -a own <<<"$kernels"
+IFS=, read -r -a want <<<"$kernels"
+own=()
+for k in "${want[@]}"; do
+	read -r _ kind _ <<<"$(krp_kernel_row "$k")"
+	[ "$kind" = stock ] || own+=("$k")
+done
 t0=$SECONDS
+declare -A kbz=() kkdir=()
 if [ ${#own[@]} -gt 0 ]; then
 	krp_log "building kernels: ${own[*]} (cached after the first run)"
 	while read -r name bz kdir; do
-		list+=("$name $bz $kdir")
+		kbz[$name]=$bz
+		kkdir[$name]=$kdir
 	done < <("$KRP_TOP/scripts/build-kernel.sh" "${own[@]}")
-	[ ${#list[@]} = ${#own[@]} ] || krp_die "kernel build failed"
 	krp_log "kernels ready after $((SECONDS - t0)) s"
 fi
-if [ "$stock" = 1 ]; then
-	ver=$(krp_stock_version 6.12)
-	read -r vmlinuz kdir < <(krp_stock_kernel "$ver")
-	list+=("stock $vmlinuz $kdir")
-fi
+for k in "${want[@]}"; do
+	if [ -n "${kbz[$k]:-}" ]; then
+		list+=("$k ${kbz[$k]} ${kkdir[$k]} -")
+	else
+		read -r vmlinuz kdir root <<<"$(krp_kernel "$k")"
+		[ -n "${root:-}" ] || krp_die "kernel $k is not available"
+		list+=("$k $vmlinuz $kdir $root")
+	fi
+done
 
 # Boot each kernel once; all workloads run in that boot.
 for k in "${list[@]}"; do
-	read -r name bz kdir <<<"$k"
-	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/ab-$name")
+	read -r name bz kdir root <<<"$k"
+	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/ab-$name" "$root")
 	initrd=$KRP_CACHE/ab-$name.cpio.gz
 	krp_initramfs "$initrd" "$ko" "$repro"
 	krp_log "booting $name: workloads $workloads, sweep $sweep"
@@ -104,26 +118,31 @@ v() { krp_kv "$outdir/$1/$2.stats" "$3"; }	# v KERNEL RUN.MODE KEY
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9]+$/) printf "%.3f", v / 1e6; else print "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.3f", a / b; else print "-" }'; }
 
-# The what-if reference: the unpatched kernel of this run (base, else stock).
+# The what-if reference: the first full-range kernel of this run.
 ref=
-for name in base stock; do
-	[[ " ${names[*]} " == *" $name "* ]] && ref=${ref:-$name}
+for name in "${names[@]}"; do
+	[ -n "$ref" ] || [ "$(krp_kernel_walk "$name")" != full ] || ref=$name
 done
+first=${names[0]}
 
 # The table people read.
 {
-	printf '%-12s %-12s %9s %8s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
-		workload kernel "hold ms" "x base" "max iter" "addr skp" "mm skp" \
+	printf '%-12s %-12s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+		workload kernel "hold ms" "x $first" "max iter" "addr skp" "mm skp" \
 		walks incompl missed migrated "what-if on base: iter, miss"
 	for r in "${runs[@]}"; do
-		base_hold=$(v base "$r.time" max_hold_ns)
+		base_hold=$(v "$first" "$r.time" max_hold_ns)
 		for name in "${names[@]}"; do
 			hold=$(v "$name" "$r.time" max_hold_ns)
+			# the what-if of a range: v3's, or v4's for the stored index
+			case $(krp_kernel_walk "$name") in
+			v3) wi=v3 ;; index) wi=v4 ;; *) wi= ;;
+			esac
 			pred=-
-			if [ -n "$ref" ] && { [ "$name" = v3 ] || [ "$name" = v4 ]; }; then
-				pred="$(v "$ref" "$r.count" "whatif_${name}_max_loop_iterations"), $(v "$ref" "$r.count" "whatif_${name}_missed_walks") walks"
+			if [ -n "$ref" ] && [ -n "$wi" ]; then
+				pred="$(v "$ref" "$r.count" "whatif_${wi}_max_loop_iterations"), $(v "$ref" "$r.count" "whatif_${wi}_missed_walks") walks"
 			fi
-			printf '%-12s %-12s %9s %8s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+			printf '%-12s %-12s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
 				"$r" "$name" "$(ms "$hold")" "$(ratio "$hold" "$base_hold")" \
 				"$(v "$name" "$r.count" max_loop_iterations)" \
 				"$(v "$name" "$r.count" max_loop_skip_addr)" \
@@ -140,7 +159,7 @@ done
 	echo "probe); the other columns with count=1. max iter / addr skp / mm skp: maxima over loops."
 	echo "incompl: walks that went through everything and still handed rmap_one() fewer VMAs than"
 	echo "the folio's mapcount; missed: mappings so missed. migrated: moves that moved the KSM page."
-	echo "what-if: what the module on ${ref:-base} predicts for that range: max iterations per loop, and"
+	echo "what-if: what the module on ${ref:-a full-range kernel} predicts for that range: max iterations per loop, and"
 	echo "walks in which the narrowed range would have missed a mapping (compare incompl)."
 	echo "Times are QEMU TCG times: compare within this table, not with hardware."
 } | tee "$outdir/ab.txt"

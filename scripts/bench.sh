@@ -9,7 +9,7 @@
 # A benchmark, not a test: it reports ratios and asserts nothing.
 #
 # usage: scripts/bench.sh [-h] [-k KERNEL] [-n VMAS] [-m MOVES] [-r ROUNDS]
-#   -k KERNEL  stock (default), stock-6.1, or an own variant (base, v3, ...)
+#   -k KERNEL  a kernel of scripts/kernels.tsv (default stock-6.12; e.g. stock-7.3, base, v3)
 #   -n VMAS    VMAs on the anon_vma (default 20000)
 #   -m MOVES   migrations per run, 2 walks each (default 4)
 #   -r ROUNDS  rounds of the three runs (default 3)
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-kernel=stock n=20000 moves=4 rounds=3
+kernel=stock-6.12 n=20000 moves=4 rounds=3
 while getopts "hk:n:m:r:" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
@@ -35,8 +35,9 @@ done
 . "$(dirname "$0")/lib.sh"
 
 krp_host_setup
-read -r bz kdir < <(krp_kernel "$kernel")
-initrd=$(krp_guest_initrd "$kdir" "bench-$kernel")
+read -r bz kdir root <<<"$(krp_kernel "$kernel")"
+[ -n "${root:-}" ] || krp_die "kernel $kernel is not available"
+initrd=$(krp_guest_initrd "$kdir" "bench-$kernel" "$root")
 out=$KRP_CACHE/bench-$kernel
 krp_log "booting $kernel: $rounds rounds x (none, count=0, count=1), $n VMAs, $moves moves"
 krp_boot "$bz" "$initrd" "$out" 3600 \

@@ -47,47 +47,221 @@ krp_host_setup() {
 		gzip
 }
 
-# krp_stock_version [SERIES]: newest stock Debian 12 kernel of SERIES (6.12,
-# the default: linux-image-6.12.N+deb12-amd64-unsigned; or 6.1:
-# linux-image-6.1.0-N-amd64-unsigned) with headers; prints its release.
-# KRP_STOCK_VERSION=<release> overrides for 6.12.
+# ---- The kernel table (scripts/kernels.tsv) ----
+
+KRP_TABLE=$KRP_TOP/scripts/kernels.tsv
+
+# krp_table: the table's rows, "name kind from what walk sets".
+krp_table() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE"; }
+
+# krp_kernel_row NAME: NAME's row, or die naming the known kernels.
+krp_kernel_row() {
+	local row
+	row=$(krp_table | awk -v n="$1" '$1 == n')
+	[ -n "$row" ] ||
+		krp_die "unknown kernel '$1' (scripts/kernels.tsv has: $(krp_table | awk '{printf "%s%s", s, $1; s=" "}'))"
+	echo "$row"
+}
+
+# krp_kernel_walk NAME: the range NAME walks (full, v3, index, v3-fallback).
+krp_kernel_walk() { krp_kernel_row "$1" | awk '{print $5}'; }
+
+# krp_kernels_in SET: the kernels of default list SET, comma-separated.
+krp_kernels_in() {
+	krp_table | awk -v s="$1" '"," $6 "," ~ "," s "," {printf "%s%s", c, $1; c=","}'
+}
+
+# ---- Debian chroots that build modules for Debian's stock kernels ----
+
+# krp_archive_uri: the Debian archive this host's apt uses.
+krp_archive_uri() {
+	local uri
+	uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		awk '/^URIs:/ {print $2; exit}')
+	[ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' \
+		/etc/apt/sources.list 2>/dev/null)
+	[ -n "$uri" ] || krp_die "cannot find the Debian archive in the host's apt sources"
+	echo "$uri"
+}
+
+# krp_in_chroot ROOT CMD...: CMD inside ROOT, with /proc mounted (objtool
+# reads it) in a private mount namespace, so nothing stays mounted.
+krp_in_chroot() {
+	local root=$1
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	krp_sudo unshare --mount --propagation private sh -c \
+		'mount -t proc proc "$0/proc" && exec chroot "$@"' "$root" "$root" "$@"
+}
+
+# krp_chroot SUITE: a minimal Debian chroot for the release of SUITE
+# (bookworm, trixie-backports -> trixie) under $KRP_CACHE/chroot, made once
+# with debootstrap, with gcc, make and kmod; prints its path.  Its apt
+# sources are its own: the host's are never changed.  On a host of the same
+# release it copies the host's sources (security updates included).
+krp_chroot() {
+	local rel=${1%%-*} dir uri host
+	dir=$KRP_CACHE/chroot/$rel
+	if [ ! -e "$dir/.krp-ready" ]; then
+		krp_need_pkgs debootstrap
+		uri=$(krp_archive_uri)
+		host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+		krp_log "creating a Debian $rel chroot in $dir (debootstrap; once, about a minute)"
+		krp_sudo rm -rf "$dir"
+		mkdir -p "$KRP_CACHE/chroot"
+		krp_sudo debootstrap --variant=minbase "$rel" "$dir" "$uri" \
+			>"$KRP_CACHE/chroot/$rel.log" 2>&1 ||
+			krp_die "debootstrap $rel failed (see $KRP_CACHE/chroot/$rel.log)"
+		if [ "$rel" = "$host" ]; then
+			krp_sudo cp /etc/apt/sources.list.d/*.sources "$dir/etc/apt/sources.list.d/" 2>/dev/null || true
+			[ ! -s /etc/apt/sources.list ] || krp_sudo cp /etc/apt/sources.list "$dir/etc/apt/"
+		else
+			printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-backports main\n' \
+				"$uri" "$rel" "$uri" "$rel" "$uri" "$rel" |
+				krp_sudo tee "$dir/etc/apt/sources.list" >/dev/null
+		fi
+		krp_sudo chroot "$dir" apt-get update -q >"$KRP_CACHE/chroot/$rel.apt.log" 2>&1 ||
+			krp_die "apt-get update in $dir failed (see $KRP_CACHE/chroot/$rel.apt.log)"
+		touch "$KRP_CACHE/chroot/$rel.updated"
+		krp_chroot_pkgs "$dir" gcc make libc6-dev kmod xz-utils dwarves perl python3
+		krp_sudo touch "$dir/.krp-ready"
+	fi
+	echo "$dir"
+}
+
+# krp_chroot_pkgs ROOT PKG...: apt-get install PKG... inside ROOT.
+krp_chroot_pkgs() {
+	local root=$1 log
+	shift
+	log=$KRP_CACHE/chroot/$(basename "$root").apt.log
+	[ -x "$root/usr/bin/dpkg-query" ] || krp_die "$root is not a Debian chroot"
+	if ! krp_sudo chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get \
+		install -y -q --no-install-recommends "$@" >"$log" 2>&1; then
+		krp_sudo chroot "$root" apt-get update -q >>"$log" 2>&1 ||
+			krp_die "apt-get update in $root failed (see $log)"
+		krp_sudo chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get \
+			install -y -q --no-install-recommends "$@" >>"$log" 2>&1 ||
+			krp_die "apt-get install $* in $root failed (see $log)"
+	fi
+}
+
+# krp_chroot_apt ROOT ARGS...: apt-cache ARGS... inside ROOT (its package
+# lists refreshed when older than six hours).
+krp_chroot_apt() {
+	local root=$1 stamp
+	shift
+	stamp=$KRP_CACHE/chroot/$(basename "$root").updated
+	if [ -z "$(find "$stamp" -mmin -360 2>/dev/null)" ]; then
+		if krp_sudo chroot "$root" apt-get update -q >/dev/null 2>&1; then
+			touch "$stamp"
+		else
+			krp_log "warning: apt-get update in $root failed; using its old lists"
+		fi
+	fi
+	krp_sudo chroot "$root" apt-cache "$@"
+}
+
+# ---- Stock kernels ----
+
+# krp_stock_version NAME: the release of stock kernel NAME: a release in
+# KRP_STOCK_VERSION that matches its regex, else the newest one whose
+# headers its suite has.
 krp_stock_version() {
-	local series=${1:-6.12} re list
-	if [ "$series" = 6.12 ] && [ -n "${KRP_STOCK_VERSION:-}" ]; then
-		echo "$KRP_STOCK_VERSION"
-		return
-	fi
-	case $series in
-	6.12) re='^linux-image-(6\.12\.[0-9]+\+deb12-amd64)-unsigned ' ;;
-	6.1) re='^linux-image-(6\.1\.0-[0-9]+-amd64)-unsigned ' ;;
-	*) krp_die "unknown kernel series '$series' (6.12 or 6.1)" ;;
-	esac
-	list=$(apt-cache search --names-only linux-image- 2>/dev/null | sed -En "s/$re.*/\1/p")
-	if [ -z "$list" ]; then
-		krp_sudo apt-get update -q >"$KRP_CACHE/apt.log" 2>&1 || true
-		list=$(apt-cache search --names-only linux-image- | sed -En "s/$re.*/\1/p")
-	fi
-	[ -n "$list" ] || krp_die "no $series linux-image-*-amd64-unsigned in the apt sources"
+	local kind from re root list v
+	read -r _ kind from re _ <<<"$(krp_kernel_row "$1")"
+	[ "$kind" = stock ] || krp_die "$1 is not a stock kernel"
+	for v in ${KRP_STOCK_VERSION:-}; do
+		if [[ $v =~ ^$re$ ]]; then
+			echo "$v"
+			return
+		fi
+	done
+	root=$(krp_chroot "$from") || exit 1
+	list=$(krp_chroot_apt "$root" search --names-only "^linux-headers-" |
+		sed -En "s/^linux-headers-($re) .*/\1/p")
+	[ -n "$list" ] || krp_die "no linux-headers package for $1 ($re) in $from"
 	echo "$list" | sort -V | tail -n 1
 }
 
-# krp_stock_kernel VER: install image and headers; prints "VMLINUZ KDIR".
+# krp_stock_kernel NAME [RELEASE]: fetch stock kernel NAME (its newest
+# release, or RELEASE) with apt-get download into $KRP_CACHE/stock/RELEASE
+# and unpack its headers into the chroot of its release (dpkg-deb -x:
+# nothing is installed, no image on the host or in the chroot).  Prints
+# "VMLINUZ KDIR ROOT RELEASE": KDIR is the headers' path inside ROOT.
 krp_stock_kernel() {
-	local ver=$1
-	krp_need_pkgs "linux-image-$ver-unsigned" "linux-headers-$ver"
-	[ -r "/boot/vmlinuz-$ver" ] || krp_die "/boot/vmlinuz-$ver missing after install"
-	[ -d "/usr/src/linux-headers-$ver" ] || krp_die "/usr/src/linux-headers-$ver missing"
-	echo "/boot/vmlinuz-$ver /usr/src/linux-headers-$ver"
+	local name=$1 ver=${2:-} from root dir debs d pkgs
+	read -r _ _ from _ <<<"$(krp_kernel_row "$name")"
+	[ -n "$ver" ] || ver=$(krp_stock_version "$name") || exit 1
+	[ -n "$ver" ] || krp_die "no release found for $name"
+	root=$(krp_chroot "$from") || exit 1
+	dir=$KRP_CACHE/stock/$ver
+	if [ ! -e "$dir/.krp-ready" ]; then
+		krp_log "$name: fetching Debian's $ver (image and headers, apt-get download)"
+		# the headers and what they need of their own (common, kbuild)
+		pkgs=$(krp_chroot_apt "$root" depends --no-recommends --no-suggests \
+			"linux-headers-$ver" 2>/dev/null |
+			sed -En 's/^ *\|?Depends: (linux-(headers|kbuild)-[^ ]+).*/\1/p' | sort -u)
+		if krp_chroot_apt "$root" show "linux-image-$ver-unsigned" >/dev/null 2>&1; then
+			pkgs="$pkgs linux-image-$ver-unsigned"
+		else
+			pkgs="$pkgs linux-binary-$ver"	# 7.x: the image proper
+		fi
+		krp_sudo rm -rf "$root/tmp/krp-debs"
+		krp_sudo mkdir -p "$root/tmp/krp-debs"
+		# shellcheck disable=SC2086 # a list of package names
+		krp_sudo chroot "$root" sh -c 'cd /tmp/krp-debs && apt-get download "$@"' \
+			sh "linux-headers-$ver" $pkgs >"$KRP_CACHE/stock-$ver.log" 2>&1 ||
+			krp_die "apt-get download of $ver failed (see $KRP_CACHE/stock-$ver.log)"
+		rm -rf "$dir"
+		mkdir -p "$dir/image"
+		for d in "$root"/tmp/krp-debs/*.deb; do
+			case $(basename "$d") in
+			linux-image-* | linux-binary-*) dpkg-deb -x "$d" "$dir/image" ;;
+			linux-kbuild-*)	# the build tools: installed, for their libraries
+				krp_chroot_pkgs "$root" "/tmp/krp-debs/$(basename "$d")" ;;
+			*)	# keep the chroot's /lib -> usr/lib (merged /usr)
+				dpkg-deb --fsys-tarfile "$d" |
+					krp_sudo tar -x --keep-directory-symlink -C "$root" ||
+					krp_die "cannot unpack $(basename "$d") into $root" ;;
+			esac
+		done
+		krp_sudo rm -rf "$root/tmp/krp-debs"
+		debs=$(find "$dir/image" -name 'vmlinuz*' -type f | head -n 1)
+		[ -n "$debs" ] || krp_die "no vmlinuz in the image package of $ver"
+		ln -sf "${debs#"$dir/"}" "$dir/vmlinuz"
+		[ -d "$root/usr/src/linux-headers-$ver" ] ||
+			krp_die "no /usr/src/linux-headers-$ver in $root after unpacking"
+		touch "$dir/.krp-ready"
+	fi
+	echo "$dir/vmlinuz /usr/src/linux-headers-$ver $root $ver"
 }
 
-# krp_build_module KDIR OUTDIR: build ksm_rmap_probe.ko out of the source
-# tree (one copy per kernel, so several kernels never share objects).
+# krp_build_module KDIR OUTDIR [ROOT [MAKEARGS...]]: build ksm_rmap_probe.ko
+# out of the source tree (one copy per kernel, so several kernels never
+# share objects); prints its path.  With a ROOT other than "-" the build
+# runs in that chroot (KDIR is a path inside it), OUTDIR bound into it.
+# MAKEARGS (e.g. W=1 C=2) go to make; the build log is OUTDIR/build.log.
 krp_build_module() {
-	local kdir=$1 out=$2
+	local kdir=$1 out=$2 root=${3:--} rc=0
+	shift $(($# < 3 ? $# : 3))
+	rm -rf "$out"
 	mkdir -p "$out"
 	(cd "$KRP_TOP" && cp "${KRP_SOURCES[@]}" "$out"/)
-	make -s -C "$kdir" M="$out" modules >"$out/build.log" 2>&1 ||
-		{ cat "$out/build.log" >&2; krp_die "module build against $kdir failed"; }
+	if [ "$root" = - ]; then
+		make -s -C "$kdir" M="$out" "$@" modules >"$out/build.log" 2>&1 || rc=$?
+	else
+		krp_sudo mkdir -p "$root/krp-build"
+		# shellcheck disable=SC2016 # expanded by the inner sh
+		krp_sudo unshare --mount --propagation private sh -c \
+			'mount -t proc proc "$0/proc" && mount --bind "$1" "$0/krp-build" &&
+			shift && exec chroot "$@"' "$root" "$out" \
+			"$root" make -s -C "$kdir" M=/krp-build "$@" modules \
+			>"$out/build.log" 2>&1 || rc=$?
+	fi
+	if [ "$rc" != 0 ] || [ ! -s "$out/ksm_rmap_probe.ko" ]; then
+		cat "$out/build.log" >&2
+		krp_die "module build against $kdir failed${root#-}"
+	fi
 	echo "$out/ksm_rmap_probe.ko"
 }
 
@@ -133,11 +307,12 @@ krp_initramfs() {
 	rm -rf "$root"
 }
 
-# krp_guest_initrd KDIR NAME: module built against KDIR (in build/NAME) and
-# the reproducer, packed as $KRP_CACHE/NAME.cpio.gz; prints its path.
+# krp_guest_initrd KDIR NAME [ROOT]: module built against KDIR (in
+# build/NAME; in chroot ROOT if given) and the reproducer, packed as
+# $KRP_CACHE/NAME.cpio.gz; prints its path.
 krp_guest_initrd() {
 	local ko repro initrd=$KRP_CACHE/$2.cpio.gz
-	ko=$(krp_build_module "$1" "$KRP_CACHE/build/$2")
+	ko=$(krp_build_module "$1" "$KRP_CACHE/build/$2" "${3:--}")
 	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	krp_initramfs "$initrd" "$ko" "$repro"
 	echo "$initrd"
@@ -153,12 +328,20 @@ krp_guest_initrd() {
 # plain ftrace kprobe event while another vCPU runs the patched function
 # oopses the stock kernel with no module loaded (scripts/guest/
 # plan-tcgcheck.sh shows it).  KRP_ACCEL overrides.
+#
+# KRP_ICOUNT=N adds -icount shift=N: the guest clock then advances 2^N ns
+# per guest instruction, so every time the guest measures (hold times,
+# ftrace timestamps) is an instruction count, the same from run to run
+# whatever else the host is doing (it counts instructions, not cache
+# misses).  Without it guest time is host time, which other processes on
+# the host inflate.
 krp_boot() {
-	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0
+	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0 icount=()
 	mkdir -p "$out"
 	rm -f "$out"/*
+	[ -z "${KRP_ICOUNT:-}" ] || icount=(-icount "shift=$KRP_ICOUNT")
 	timeout --foreground "$tmo" qemu-system-x86_64 \
-		-accel "${KRP_ACCEL:-tcg,thread=single}" -cpu max -m 2G \
+		-accel "${KRP_ACCEL:-tcg,thread=single}" "${icount[@]}" -cpu max -m 2G \
 		-smp 2,sockets=2,cores=1,threads=1 \
 		-object memory-backend-ram,size=1G,id=m0 \
 		-object memory-backend-ram,size=1G,id=m1 \
@@ -207,17 +390,21 @@ krp_own_kernel() {
 	echo "$bzimage $kdir"
 }
 
-# krp_kernel NAME: the kernel a script boots, as "BZIMAGE KDIR": "stock"
-# (the newest stock Debian 6.12), "stock-6.1", or an own variant.
+# krp_kernel NAME: a kernel of scripts/kernels.tsv, ready to boot and to
+# build the module for: "VMLINUZ KDIR ROOT" (ROOT: the chroot to build in,
+# "-" for the host).  Stock kernels are fetched, own ones built (cached).
 krp_kernel() {
-	local ver
-	case $1 in
-	stock | stock-6.12 | stock-6.1)
-		ver=$(krp_stock_version "$([ "$1" = stock-6.1 ] && echo 6.1 || echo 6.12)")
-		krp_stock_kernel "$ver" ;;
-	*)
-		krp_own_kernel "$1" ;;
-	esac
+	local kind vmlinuz kdir root bz
+	read -r _ kind _ <<<"$(krp_kernel_row "$1")"
+	if [ "$kind" = stock ]; then
+		read -r vmlinuz kdir root _ <<<"$(krp_stock_kernel "$1")"
+		[ -n "${root:-}" ] || exit 1
+		echo "$vmlinuz $kdir $root"
+	else
+		read -r bz kdir <<<"$(krp_own_kernel "$1")"
+		[ -n "${kdir:-}" ] || exit 1
+		echo "$bz $kdir -"
+	fi
 }
 
 # krp_initramfs_extra OUT KO REPRO FILE...: what krp_initramfs packs, plus

@@ -178,10 +178,9 @@ compare3() {
 }
 
 krp_host_setup
-ver=$(krp_stock_version 6.12)
-read -r vmlinuz kdir < <(krp_stock_kernel "$ver") || true
-[ -n "${kdir:-}" ] || krp_die "no stock kernel $ver to boot (see the messages above)"
-ko=$(krp_build_module "$kdir" "$ST/build/$ver")
+read -r vmlinuz kdir root ver <<<"$(krp_stock_kernel stock-6.12)" || true
+[ -n "${ver:-}" ] || krp_die "no stock 6.12 kernel to boot (see the messages above)"
+ko=$(krp_build_module "$kdir" "$ST/build/$ver" "$root")
 repro=$(krp_build_repro "$ST/repro")
 initrd=$ST/initrd.cpio.gz
 out=$ST/out

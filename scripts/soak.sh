@@ -9,7 +9,7 @@
 # usage: scripts/soak.sh [-h] [-c CYCLES] [-n VMAS] [-k KERNEL]
 #   -c CYCLES  insmod/rmmod cycles (default 100)
 #   -n VMAS    VMAs per walker's anon_vma (default 2000)
-#   -k KERNEL  stock (default), stock-6.1, or an own variant (base, debug, ...)
+#   -k KERNEL  a kernel of scripts/kernels.tsv (default stock-6.12; e.g. stock-7.3, debug)
 # example: scripts/soak.sh -c 100 -k debug
 set -euo pipefail
 
@@ -30,8 +30,9 @@ done
 . "$(dirname "$0")/lib.sh"
 
 krp_host_setup
-read -r bz kdir < <(krp_kernel "$kernel")
-initrd=$(krp_guest_initrd "$kdir" "soak-$kernel")
+read -r bz kdir root <<<"$(krp_kernel "$kernel")"
+[ -n "${root:-}" ] || krp_die "kernel $kernel is not available"
+initrd=$(krp_guest_initrd "$kdir" "soak-$kernel" "$root")
 out=$KRP_CACHE/soak-$kernel
 krp_log "booting $kernel: $cycles insmod/rmmod cycles under fire"
 t0=$SECONDS

@@ -38,6 +38,9 @@ stats_reset() { echo 1 >"$D/reset"; }
 # node the loop body ran on (a non-NULL return called from rmap_walk_ksm),
 # entry probes on the rmap_one callbacks give the hits.
 oracle_on() {
+	# the tree iterators: renamed anon_rmap_tree_iter_* in 7.3
+	_it=anon_vma_interval_tree_iter
+	grep -q ' anon_rmap_tree_iter_first$' /proc/kallsyms && _it=anon_rmap_tree_iter
 	echo 0 >"$T/tracing_on"
 	echo >"$T/trace"
 	echo 16384 >"$T/buffer_size_kb"
@@ -46,8 +49,8 @@ oracle_on() {
 	{
 		echo 'p:krp_oracle/walk rmap_walk_ksm'
 		echo 'r:krp_oracle/walk_ret rmap_walk_ksm'
-		echo 'r:krp_oracle/first anon_vma_interval_tree_iter_first ret=$retval'
-		echo 'r:krp_oracle/next anon_vma_interval_tree_iter_next ret=$retval'
+		echo "r:krp_oracle/first ${_it}_first ret=\$retval"
+		echo "r:krp_oracle/next ${_it}_next ret=\$retval"
 		for f in try_to_migrate_one remove_migration_pte try_to_unmap_one \
 			folio_referenced_one page_idle_clear_pte_refs_one; do
 			grep -q " $f\$" /proc/kallsyms && echo "p:krp_oracle/hit_$f $f"

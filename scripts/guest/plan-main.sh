@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# plan-main.sh - the guest half of scripts/run-stock.sh: run the reproducer
-# once without the module (the reference walk time) and once with it, and
-# send back the reproducer's output and the module's stats.
+# plan-main.sh - the guest half of scripts/run-stock.sh: the same workload
+# twice in one boot with the module loaded: first with count=0 (only the
+# lock and the walks are timed: undistorted hold times), then with count=1
+# (every tree iteration counted and classified).
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
@@ -11,13 +12,17 @@ args="--mode $(param mode split) --vmas $(param n 20000) --dups $(param dups 2)"
 args="$args --forks $(param forks 2) --moves $(param moves 2)"
 
 section uname uname -r
+section insmod module_load count=0
 # shellcheck disable=SC2086 # $args is a word list on purpose
-section bare.repro "$REPRO" $args
-section insmod module_load
+section timed.repro "$REPRO" $args
+section timed.stats cat "$D/stats"
+stats_reset
+echo 1 >"$D/count"
+section counted.count cat "$D/count"
 # shellcheck disable=SC2086
-section probe.repro "$REPRO" $args
-section probe.stats cat "$D/stats"
-section probe.walks cat "$D/walks"
-section probe.hist cat "$D/hist"
+section counted.repro "$REPRO" $args
+section counted.stats cat "$D/stats"
+section counted.walks cat "$D/walks"
+section counted.hist cat "$D/hist"
 section rmmod module_unload
 section dmesg dmesg

@@ -151,9 +151,14 @@ fi
 if want unknown; then
 	# a kernel without one of the probed functions: refuse, name it
 	module_unload
+	# a name whose signature the module does not know: refused
 	section unknown.badsym sh -c "insmod $KO next_sym=krp_no_such_function; echo rc=\$?"
+	# a known iterator this kernel lacks (the other generation's name)
+	_absent=anon_rmap_tree_iter_first
+	grep -q " $_absent\$" /proc/kallsyms && _absent=anon_vma_interval_tree_iter_first
+	section unknown.absent sh -c "insmod $KO first_sym=$_absent; echo rc=\$? sym=$_absent"
 	section unknown.badwalkers sh -c "insmod $KO max_walkers=0; echo rc=\$?"
-	section unknown.dmesg sh -c 'dmesg | grep ksm_rmap_probe | tail -n 4'
+	section unknown.dmesg sh -c 'dmesg | grep ksm_rmap_probe | tail -n 6'
 	section unknown.loaded sh -c 'grep -c ksm_rmap_probe /proc/modules'
 	module_load
 fi
