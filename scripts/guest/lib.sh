@@ -176,3 +176,88 @@ under_fire() {
 	_moves=$(cat /tmp/fire.a /tmp/fire.b | sed -n 's/.*loop_moves=//p' | awk '{ s += $1 } END { print s + 0 }')
 	echo "cycles=$_i unloads_ok=$_ok seconds=$(($(date +%s) - _t0)) walker_moves=$_moves walks_counted=$_walks probe_misses=$_miss rmmod_busy_retries=$_busy"
 }
+
+# ksm_state_save FILE: every writable file of /sys/kernel/mm/ksm (run and
+# the tunables) as "NAME VALUE" lines; of a choice such as "[none]
+# scan-time", the one chosen.
+ksm_state_save() {
+	for _f in $(find /sys/kernel/mm/ksm -maxdepth 1 -type f -perm -200 | sort); do
+		echo "${_f##*/} $(sed 's/.*\[\(.*\)\].*/\1/' "$_f")"
+	done >"$1"
+}
+
+# ksm_state_restore FILE: put back what ksm_state_save saved, run last,
+# writing only what differs (merge_across_nodes refuses writes while pages
+# are shared); prints what it changed and anything still different.
+ksm_state_restore() {
+	ksm_state_save /tmp/ksm.now
+	grep -v '^run ' "$1" >/tmp/ksm.want
+	grep '^run ' "$1" >>/tmp/ksm.want
+	while read -r _f _v; do
+		grep -qx "$_f $_v" /tmp/ksm.now && continue
+		echo "restore $_f: $(grep "^$_f " /tmp/ksm.now | cut -d' ' -f2-) -> $_v"
+		echo "$_v" >"/sys/kernel/mm/ksm/$_f" || echo "restore $_f: write failed"
+	done </tmp/ksm.want
+	ksm_state_save /tmp/ksm.now
+	if cmp -s "$1" /tmp/ksm.now; then
+		echo "ksm state: as before"
+	else
+		echo "ksm state: NOT as before:"
+		diff "$1" /tmp/ksm.now
+	fi
+}
+
+# rmap_selftest NAME: upstream's rmap selftest (/krp/rmap: tools/testing/
+# selftests/mm/rmap.c of linux-source-7.3, static, from
+# scripts/rmap-selftest.sh), its migrate fixture (-f migrate: anon, shm,
+# file, ksm, ksm_and_mremap), under `timeout` (krp.rmap_timeout, default
+# 900 s; the harness itself kills a test after 30 s).  Its TAP output goes
+# to section NAME (with a last comment line "# krp: exit RC after S s"),
+# "TEST VERDICT SECONDS" per test to section NAME.times (seconds from
+# the "RUN" line to the result line, from /proc/uptime), and the KSM
+# restore to section NAME.ksm.
+# What the test needs: two NUMA nodes (move_pages to "the other" node),
+# SysV semaphores, /dev/shm (shm_open; a tmpfs is mounted there if
+# nothing is, and unmounted again), a writable cwd on a file system that
+# migrates (migrate.file creates ./kst_rmap_file: a dir on the /tmp tmpfs).
+# Its KSM tests write /sys/kernel/mm/ksm/run themselves (2 at the start,
+# then 1 and waiting for two full scans before move_pages, which they retry
+# up to 100 times while ksmd runs) and leave ksmd running: run and the
+# tunables go back to what they were before.
+rmap_selftest() {
+	_name=$1
+	ksm_state_save /tmp/ksm.before
+	_shm=0
+	if ! grep -q ' /dev/shm ' /proc/mounts; then
+		mkdir -p /dev/shm
+		mount -t tmpfs -o mode=1777 shm /dev/shm && _shm=1
+	fi
+	rm -rf /tmp/rmapst
+	mkdir -p /tmp/rmapst
+	: >/tmp/rmapst.stamps
+	read -r _t0 _ </proc/uptime
+	{
+		(cd /tmp/rmapst && exec timeout "$(param rmap_timeout 900)" /krp/rmap -f migrate)
+		echo $? >/tmp/rmapst.rc
+	} 2>&1 | while IFS= read -r _l; do
+		read -r _up _ </proc/uptime
+		echo "$_l"
+		echo "$_up $_l" >>/tmp/rmapst.stamps
+	done >/tmp/rmapst.tap
+	read -r _t1 _ </proc/uptime
+	echo "# krp: exit $(cat /tmp/rmapst.rc) after $(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.2f", b - a }') s" >>/tmp/rmapst.tap
+	section "$_name" cat /tmp/rmapst.tap
+	# shellcheck disable=SC2016 # awk's $1, not the shell's
+	section "$_name.times" awk '
+		$3 == "RUN" { start[$4] = $1; next }
+		$2 == "ok" || ($2 == "not" && $3 == "ok") {
+			n = ($2 == "ok") ? $4 : $5
+			v = ($2 == "ok") ? "ok" : "not_ok"
+			if ($0 ~ /# SKIP/) v = "skip"
+			else if ($0 ~ /# XFAIL/) v = "xfail"
+			printf "%s %s %.2f\n", n, v, (n in start) ? $1 - start[n] : -1
+		}' /tmp/rmapst.stamps
+	[ "$_shm" = 0 ] || umount /dev/shm
+	rm -rf /tmp/rmapst
+	section "$_name.ksm" ksm_state_restore /tmp/ksm.before
+}

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/rmap-selftest.sh - upstream's own rmap selftest as a witness:
+# tools/testing/selftests/mm/rmap.c of Debian's linux-source-7.3, whose
+# migrate fixture includes migrate.ksm and migrate.ksm_and_mremap (mremap
+# the second half of a region over the first, merge, migrate with
+# move_pages, check that every page maps the new pfn).  Builds it STATIC
+# into $KRP_CACHE/selftests/bin/rmap, only when missing, and prints that
+# path.  linux-source-7.3 is in trixie-backports, which the host's apt does
+# not know (and must not be taught): the build runs in a Debian trixie
+# chroot made with debootstrap in $KRP_CACHE/trixie (gcc-14, glibc 2.41,
+# libnuma.a), from the archive URI of the host's own apt sources.
+# With --run it then boots each KERNEL under QEMU TCG with
+# scripts/guest/plan-rmapst.sh (no module loaded) and prints the verdict
+# of every test of the migrate fixture, and its seconds, per kernel and run.
+#
+# usage: scripts/rmap-selftest.sh [-h] [-f] [-n RUNS] [-r|--run KERNEL]...
+#   -f         rebuild the binary even if it is cached
+#   -r KERNEL  boot KERNEL and run the selftest (repeatable); KERNEL is
+#              stock (the newest stock Debian 6.12, as scripts/lib.sh's
+#              krp_kernel), an own variant of scripts/build-kernel.sh,
+#              a trixie-backports release such as 7.3.4+deb13-amd64
+#              (linux-binary-RELEASE, downloaded in the chroot), or the
+#              path of a bzImage/vmlinuz
+#   -n RUNS    boots per kernel (default 2)
+# exit status with --run: 1 if a guest did not finish or a stock kernel
+# did not pass every test it ran.
+# env: KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
+set -euo pipefail
+
+usage() { sed -n '4,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+bad_usage() { echo "error: $*; see scripts/rmap-selftest.sh -h" >&2; exit 2; }
+force=0
+runs=2
+kernels=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	-f) force=1 ;;
+	-n)
+		[ $# -ge 2 ] || bad_usage "-n needs a number"
+		runs=$2
+		shift
+		;;
+	-r | --run)
+		[ $# -ge 2 ] || bad_usage "$1 needs a kernel"
+		kernels+=("$2")
+		shift
+		;;
+	*) bad_usage "unknown argument '$1'" ;;
+	esac
+	shift
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || bad_usage "-n wants a positive number, not '$runs'"
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ST=$KRP_CACHE/selftests
+BIN=$ST/bin
+ROOT=$KRP_CACHE/trixie
+SERIES=7.3
+# Inside the chroot.
+TARBALL=/usr/src/linux-source-$SERIES.tar.xz
+SRC=/build/linux-$SERIES
+
+# archive_uri: the first URI of the host's Debian archive (not -security),
+# from its deb822 sources or, failing that, a one-line sources.list.
+archive_uri() {
+	local uri
+	uri=$(awk '
+		/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+	if [ -z "$uri" ]; then
+		uri=$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+	fi
+	[ -n "${uri%/}" ] || krp_die "no Debian archive URI in the host's apt sources"
+	echo "${uri%/}"
+}
+
+# in_root CMD...: run CMD in the chroot.
+in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "$@"; }
+
+# trixie_root: a minbase trixie chroot with trixie-backports in its own apt
+# sources (the host's are left as they are), made once; the packages
+# installed on later calls are those still missing.
+trixie_root() {
+	local uri
+	if [ ! -e "$ROOT/.krp-ready" ]; then
+		krp_need_pkgs debootstrap
+		uri=$(archive_uri)
+		krp_log "debootstrap trixie (minbase) into $ROOT"
+		rm -rf "$ROOT"
+		mkdir -p "$ROOT"
+		debootstrap --variant=minbase trixie "$ROOT" "$uri" >"$KRP_CACHE/debootstrap.log" 2>&1 ||
+			krp_die "debootstrap failed (see $KRP_CACHE/debootstrap.log)"
+		printf 'deb %s %s main\n' "$uri" trixie "$uri" trixie-backports \
+			>"$ROOT/etc/apt/sources.list"
+		in_root apt-get update -q >"$KRP_CACHE/trixie-apt.log" 2>&1 ||
+			krp_die "apt-get update in the chroot failed (see $KRP_CACHE/trixie-apt.log)"
+		touch "$ROOT/.krp-ready"
+	fi
+}
+
+# root_pkgs PKG...: install PKG... in the chroot unless all are there.
+root_pkgs() {
+	local p missing=()
+	for p in "$@"; do
+		# shellcheck disable=SC2016 # dpkg-query's ${Status}, not the shell's
+		in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	krp_log "installing in the trixie chroot: ${missing[*]}"
+	if ! in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" >>"$KRP_CACHE/trixie-apt.log" 2>&1; then
+		in_root apt-get update -q >>"$KRP_CACHE/trixie-apt.log" 2>&1 || true
+		in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends "${missing[@]}" >>"$KRP_CACHE/trixie-apt.log" 2>&1 ||
+			krp_die "apt-get install ${missing[*]} in the chroot failed (see $KRP_CACHE/trixie-apt.log)"
+	fi
+}
+
+# src_unpack: the files `make headers` and the mm selftests' Makefile need, from
+# linux-source-7.3's tarball into $SRC in the chroot (once).
+src_unpack() {
+	local top=linux-source-$SERIES
+	[ -e "$ROOT$SRC/.unpacked" ] && return 0
+	krp_log "unpacking the mm selftests and the uapi headers from $TARBALL"
+	rm -rf "${ROOT:?}$SRC"
+	mkdir -p "$ROOT$SRC"
+	tar -xJf "$ROOT$TARBALL" -C "$ROOT$SRC" --strip-components=1 --wildcards \
+		"$top/Makefile" "$top/Kbuild" "$top/Kconfig" "$top/scripts/*" \
+		"$top/arch/x86/*" "$top/include/*" "$top/usr/*" "$top/tools/include/*" \
+		"$top/tools/testing/selftests/lib.mk" \
+		"$top/tools/testing/selftests/kselftest*" \
+		"$top/tools/testing/selftests/mm/*" "$top/mm/gup_test.h" \
+		"$top/tools/testing/selftests/x86/check_cc.sh" \
+		"$top/tools/testing/selftests/x86/trivial_program.c" ||
+		krp_die "cannot unpack the selftests from $TARBALL"
+	touch "$ROOT$SRC/.unpacked"
+}
+
+# src_headers: `make headers` of 7.3 (the selftests' KHDR_INCLUDES).
+src_headers() {
+	[ -e "$ROOT$SRC/.headers" ] && return 0
+	krp_log "make headers (uapi headers of linux-source-$SERIES)"
+	in_root make -s -C "$SRC" -j"$(nproc)" ARCH=x86 headers >"$ST/rmap-headers.log" 2>&1 ||
+		{ tail -n 20 "$ST/rmap-headers.log" >&2; krp_die "make headers failed (see $ST/rmap-headers.log)"; }
+	touch "$ROOT$SRC/.headers"
+}
+
+# build_rmap: static $BIN/rmap, built by the mm selftests' own Makefile
+# (its CFLAGS, -no-pie, vm_util.c and the other helpers, rmap's -lnuma)
+# with USERLDFLAGS=-static; the compiler line is in $ST/rmap.log.
+build_rmap() {
+	local mm=$SRC/tools/testing/selftests/mm out=/build/out ver
+	trixie_root
+	root_pkgs gcc make libc6-dev libnuma-dev binutils xz-utils "linux-source-$SERIES"
+	mkdir -p "$ST" "$BIN"
+	src_unpack
+	src_headers
+	krp_log "building static rmap with tools/testing/selftests/mm/Makefile"
+	rm -rf "${ROOT:?}$out"
+	mkdir -p "$ROOT$out"
+	in_root make -C "$mm" V=1 OUTPUT="$out" USERLDFLAGS=-static "$out/rmap" \
+		>"$ST/rmap.log" 2>&1 ||
+		{ tail -n 30 "$ST/rmap.log" >&2; krp_die "building rmap failed (see $ST/rmap.log)"; }
+	if readelf -lW "$ROOT$out/rmap" | grep -q 'Requesting program interpreter'; then
+		krp_die "$ROOT$out/rmap is not static"
+	fi
+	cp "$ROOT$out/rmap" "$BIN/rmap.tmp"
+	mv "$BIN/rmap.tmp" "$BIN/rmap"
+	# shellcheck disable=SC2016 # dpkg-query's ${Version}
+	ver=$(in_root dpkg-query -W -f='${Version}' "linux-source-$SERIES")
+	echo "linux-source-$SERIES $ver" >"$BIN/rmap.SOURCE"
+}
+
+if [ "$force" = 1 ] || [ ! -x "$BIN/rmap" ]; then
+	build_rmap
+fi
+echo "$BIN/rmap"
+[ ${#kernels[@]} -gt 0 ] || exit 0
+
+# ---- --run: boot each kernel RUNS times with plan-rmapst.sh ----
+
+# kernel_image KERNEL: the image to boot (see -r in the usage).
+kernel_image() {
+	local k=$1 dir dl line
+	if [ -f "$k" ]; then
+		echo "$k"
+	elif [[ $k =~ ^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$ ]]; then
+		# trixie-backports: linux-image-* is a meta package there, the
+		# image is in linux-binary-RELEASE; keep only its vmlinuz.
+		dir=$KRP_CACHE/kernels/$k
+		if [ ! -s "$dir/vmlinuz" ]; then
+			trixie_root
+			dl=/tmp/krp-kernel-$k
+			rm -rf "${ROOT:?}$dl"
+			mkdir -p "$ROOT$dl/x" "$dir"
+			krp_log "downloading linux-binary-$k in the trixie chroot"
+			# shellcheck disable=SC2016 # the inner sh's $1 and $2
+			in_root sh -c 'cd "$1" && apt-get download -q "linux-binary-$2" &&
+				dpkg-deb -x ./*.deb x' sh "$dl" "$k" >>"$KRP_CACHE/trixie-apt.log" 2>&1 ||
+				krp_die "cannot download linux-binary-$k (see $KRP_CACHE/trixie-apt.log)"
+			[ -s "$ROOT$dl/x/usr/lib/modules/$k/vmlinuz" ] ||
+				krp_die "linux-binary-$k has no usr/lib/modules/$k/vmlinuz"
+			cp "$ROOT$dl/x/usr/lib/modules/$k/vmlinuz" "$dir/vmlinuz.tmp"
+			mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
+			rm -rf "${ROOT:?}$dl"
+		fi
+		echo "$dir/vmlinuz"
+	else
+		line=$(krp_kernel "$k") || krp_die "no kernel '$k'"
+		echo "${line%% *}"
+	fi
+}
+
+# is_stock KERNEL: a Debian kernel as shipped (expected to pass every test).
+is_stock() {
+	case $1 in
+	stock | stock-6.12 | stock-6.1) return 0 ;;
+	esac
+	[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$ ]]
+}
+
+krp_host_setup
+# The plan loads no module: an empty stand-in fills krp_initramfs's slots.
+: >"$ST/rmapst-none"
+initrd=$ST/rmapst.cpio.gz
+krp_initramfs_extra "$initrd" "$ST/rmapst-none" "$ST/rmapst-none" "$BIN/rmap"
+TESTS=(anon shm file ksm ksm_and_mremap)
+status=0
+table=$ST/rmapst-table.txt
+{
+	printf '%-22s %-3s %-24s' kernel run guest
+	for t in "${TESTS[@]}"; do printf ' %-16s' "$t"; done
+	printf ' %8s %6s\n' "rmap s" "boot s"
+} >"$table"
+for k in "${kernels[@]}"; do
+	img=$(kernel_image "$k")
+	first=""
+	for r in $(seq 1 "$runs"); do
+		out=$ST/rmapst-out/$(basename "$k")/$r
+		krp_log "booting $k ($img), run $r of $runs"
+		start=$SECONDS
+		boot_rc=0
+		krp_boot "$img" "$initrd" "$out" 1500 "krp.plan=rmapst" || boot_rc=$?
+		took=$((SECONDS - start))
+		verdicts=""
+		row=$(printf '%-22s %-3s %-24s' "$(basename "$k")" "$r" "$(cat "$out/uname" 2>/dev/null || echo '?')")
+		for t in "${TESTS[@]}"; do
+			v=$(awk -v n="migrate.$t" '$1 == n { print $2 " " $3 }' "$out/rmapst.times" 2>/dev/null)
+			[ -n "$v" ] || v="missing -"
+			verdicts+="${v%% *} "
+			row+=$(printf ' %-16s' "${v% *} ${v#* }s")
+			if is_stock "$k" && [ "${v%% *}" != ok ]; then status=1; fi
+		done
+		secs=$(sed -n 's/^# krp: exit [0-9]* after \([0-9.]*\) s$/\1/p' "$out/rmapst" 2>/dev/null)
+		row+=$(printf ' %8s %6s' "${secs:-?}" "$took")
+		echo "$row" >>"$table"
+		if [ "$boot_rc" != 0 ]; then
+			echo "error: $k run $r: the guest did not finish (qemu exit status $boot_rc; see $out/console.log)" >&2
+			status=1
+		fi
+		if [ -z "$first" ]; then
+			first=$verdicts
+		elif [ "$verdicts" != "$first" ]; then
+			echo "note: $k run $r: verdicts differ from run 1 ($verdicts vs $first)" >&2
+			status=1
+		fi
+		if grep -q 'NOT as before' "$out/rmapst.ksm" 2>/dev/null; then
+			echo "note: $k run $r: KSM state not restored: $(tr '\n' ' ' <"$out/rmapst.ksm")" >&2
+			status=1
+		fi
+		if [ -n "$(krp_splats "$out/console.log" "$out/dmesg")" ]; then
+			echo "kernel splats, $k run $r:" >&2
+			krp_splats "$out/console.log" "$out/dmesg" | sed 's/^/  /' >&2
+			status=1
+		fi
+	done
+done
+echo
+echo "rmap selftest ($(cat "$BIN/rmap.SOURCE")), fixture migrate, no module; per test: verdict and seconds from RUN to result"
+cat "$table"
+echo "(outputs in $ST/rmapst-out/KERNEL/RUN/: rmapst is the TAP stream)"
+exit "$status"
