@@ -24,8 +24,12 @@
 #              (linux-binary-RELEASE, downloaded in the chroot), or the
 #              path of a bzImage/vmlinuz
 #   -n RUNS    boots per kernel (default 2)
-# exit status with --run: 1 if a guest did not finish or a stock kernel
-# did not pass every test it ran.
+# exit status with --run: 1 if a guest did not finish, a stock kernel
+# (stock*, a trixie-backports release) did not pass a test, the verdicts of
+# a kernel differ between its runs, KSM was not put back as it was, or the
+# kernel logged a splat.  Own kernels from tinyconfig + scripts/kernel.config
+# lack SYSVIPC, whose semget() the harness's fixture needs (every test then
+# fails in its setup): section rmapst.env of a run says what was missing.
 # env: KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
 

@@ -207,6 +207,16 @@ ksm_state_restore() {
 	fi
 }
 
+# rmap_selftest_env: what rmap_selftest needs, and whether the guest has it.
+rmap_selftest_env() {
+	echo "numa_nodes_online $(cat /sys/devices/system/node/online 2>/dev/null || echo none)"
+	echo "pagemap $([ -r /proc/self/pagemap ] && echo yes || echo 'no (PROC_PAGE_MONITOR)')"
+	echo "sysvipc $([ -d /proc/sysvipc ] && echo yes || echo 'no (SYSVIPC)')"
+	echo "ksm $([ -w /sys/kernel/mm/ksm/run ] && echo yes || echo no)"
+	echo "cwd_fs $(awk '$2 == "/tmp" { print $3 }' /proc/mounts)"
+	echo "dev_shm_fs $(awk '$2 == "/dev/shm" { print $3 }' /proc/mounts)"
+}
+
 # rmap_selftest NAME: upstream's rmap selftest (/krp/rmap: tools/testing/
 # selftests/mm/rmap.c of linux-source-7.3, static, from
 # scripts/rmap-selftest.sh), its migrate fixture (-f migrate: anon, shm,
@@ -214,8 +224,9 @@ ksm_state_restore() {
 # 900 s; the harness itself kills a test after 30 s).  Its TAP output goes
 # to section NAME (with a last comment line "# krp: exit RC after S s"),
 # "TEST VERDICT SECONDS" per test to section NAME.times (seconds from
-# the "RUN" line to the result line, from /proc/uptime), and the KSM
-# restore to section NAME.ksm.
+# the "RUN" line to the result line, from /proc/uptime), what it needs and
+# what the guest has to section NAME.env, and the KSM restore to section
+# NAME.ksm.
 # What the test needs: two NUMA nodes (move_pages to "the other" node),
 # SysV semaphores, /dev/shm (shm_open; a tmpfs is mounted there if
 # nothing is, and unmounted again), a writable cwd on a file system that
@@ -234,6 +245,7 @@ rmap_selftest() {
 	fi
 	rm -rf /tmp/rmapst
 	mkdir -p /tmp/rmapst
+	section "$_name.env" rmap_selftest_env
 	: >/tmp/rmapst.stamps
 	read -r _t0 _ </proc/uptime
 	{
