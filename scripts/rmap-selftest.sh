@@ -222,6 +222,19 @@ kernel_image() {
 	fi
 }
 
+# label KERNEL: its name in the table and under rmapst-out/: the name
+# given, or for an image path the file name (its folder's name when the
+# file is a bzImage or vmlinuz, as in $KRP_CACHE/kernels/VARIANT-KEY/).
+label() {
+	local b
+	[ -f "$1" ] || { echo "$1"; return; }
+	b=$(basename "$1")
+	case $b in
+	bzImage | vmlinuz) basename "$(dirname "$(realpath "$1")")" ;;
+	*) echo "$b" ;;
+	esac
+}
+
 # is_stock KERNEL: a Debian kernel as shipped (expected to pass every test).
 is_stock() {
 	case $1 in
@@ -247,14 +260,14 @@ for k in "${kernels[@]}"; do
 	img=$(kernel_image "$k")
 	first=""
 	for r in $(seq 1 "$runs"); do
-		out=$ST/rmapst-out/$(basename "$k")/$r
+		out=$ST/rmapst-out/$(label "$k")/$r
 		krp_log "booting $k ($img), run $r of $runs"
 		start=$SECONDS
 		boot_rc=0
 		krp_boot "$img" "$initrd" "$out" 1500 "krp.plan=rmapst" || boot_rc=$?
 		took=$((SECONDS - start))
 		verdicts=""
-		row=$(printf '%-22s %-3s %-24s' "$(basename "$k")" "$r" "$(cat "$out/uname" 2>/dev/null || echo '?')")
+		row=$(printf '%-22s %-3s %-24s' "$(label "$k")" "$r" "$(cat "$out/uname" 2>/dev/null || echo '?')")
 		for t in "${TESTS[@]}"; do
 			v=$(awk -v n="migrate.$t" '$1 == n { print $2 " " $3 }' "$out/rmapst.times" 2>/dev/null)
 			[ -n "$v" ] || v="missing -"
