@@ -17,19 +17,16 @@
 #
 # usage: scripts/rmap-selftest.sh [-h] [-f] [-n RUNS] [-r|--run KERNEL]...
 #   -f         rebuild the binary even if it is cached
-#   -r KERNEL  boot KERNEL and run the selftest (repeatable); KERNEL is
-#              stock (the newest stock Debian 6.12, as scripts/lib.sh's
-#              krp_kernel), an own variant of scripts/build-kernel.sh,
-#              a trixie-backports release such as 7.3.4+deb13-amd64
-#              (linux-binary-RELEASE, downloaded in the chroot), or the
-#              path of a bzImage/vmlinuz
+#   -r KERNEL  boot KERNEL and run the selftest (repeatable); KERNEL is a
+#              name of scripts/kernels.tsv (stock-7.3, base, v3, ...) or
+#              the path of a bzImage/vmlinuz
 #   -n RUNS    boots per kernel (default 2)
 # exit status with --run: 1 if a guest did not finish, a stock kernel
-# (stock*, a trixie-backports release) did not pass a test, the verdicts of
+# did not pass a test, the verdicts of
 # a kernel differ between its runs, KSM was not put back as it was, or the
-# kernel logged a splat.  Own kernels from tinyconfig + scripts/kernel.config
-# lack SYSVIPC, whose semget() the harness's fixture needs (every test then
-# fails in its setup): section rmapst.env of a run says what was missing.
+# kernel logged a splat.  The harness's fixture needs SYSVIPC (semget()),
+# PROC_PAGE_MONITOR, two NUMA nodes and a tmpfs: section rmapst.env of a
+# run says what the guest had.
 # env: KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
 
@@ -63,69 +60,13 @@ done
 
 ST=$KRP_CACHE/selftests
 BIN=$ST/bin
-ROOT=$KRP_CACHE/trixie
 SERIES=7.3
 # Inside the chroot.
 TARBALL=/usr/src/linux-source-$SERIES.tar.xz
 SRC=/build/linux-$SERIES
 
-# archive_uri: the first URI of the host's Debian archive (not -security),
-# from its deb822 sources or, failing that, a one-line sources.list.
-archive_uri() {
-	local uri
-	uri=$(awk '
-		/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-	if [ -z "$uri" ]; then
-		uri=$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' \
-			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-	fi
-	[ -n "${uri%/}" ] || krp_die "no Debian archive URI in the host's apt sources"
-	echo "${uri%/}"
-}
-
 # in_root CMD...: run CMD in the chroot.
-in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "$@"; }
-
-# trixie_root: a minbase trixie chroot with trixie-backports in its own apt
-# sources (the host's are left as they are), made once; the packages
-# installed on later calls are those still missing.
-trixie_root() {
-	local uri
-	if [ ! -e "$ROOT/.krp-ready" ]; then
-		krp_need_pkgs debootstrap
-		uri=$(archive_uri)
-		krp_log "debootstrap trixie (minbase) into $ROOT"
-		rm -rf "$ROOT"
-		mkdir -p "$ROOT"
-		debootstrap --variant=minbase trixie "$ROOT" "$uri" >"$KRP_CACHE/debootstrap.log" 2>&1 ||
-			krp_die "debootstrap failed (see $KRP_CACHE/debootstrap.log)"
-		printf 'deb %s %s main\n' "$uri" trixie "$uri" trixie-backports \
-			>"$ROOT/etc/apt/sources.list"
-		in_root apt-get update -q >"$KRP_CACHE/trixie-apt.log" 2>&1 ||
-			krp_die "apt-get update in the chroot failed (see $KRP_CACHE/trixie-apt.log)"
-		touch "$ROOT/.krp-ready"
-	fi
-}
-
-# root_pkgs PKG...: install PKG... in the chroot unless all are there.
-root_pkgs() {
-	local p missing=()
-	for p in "$@"; do
-		# shellcheck disable=SC2016 # dpkg-query's ${Status}, not the shell's
-		in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	krp_log "installing in the trixie chroot: ${missing[*]}"
-	if ! in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}" >>"$KRP_CACHE/trixie-apt.log" 2>&1; then
-		in_root apt-get update -q >>"$KRP_CACHE/trixie-apt.log" 2>&1 || true
-		in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends "${missing[@]}" >>"$KRP_CACHE/trixie-apt.log" 2>&1 ||
-			krp_die "apt-get install ${missing[*]} in the chroot failed (see $KRP_CACHE/trixie-apt.log)"
-	fi
-}
+in_root() { krp_sudo chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "$@"; }
 
 # src_unpack: the files `make headers` and the mm selftests' Makefile need, from
 # linux-source-7.3's tarball into $SRC in the chroot (once).
@@ -161,8 +102,8 @@ src_headers() {
 # with USERLDFLAGS=-static; the compiler line is in $ST/rmap.log.
 build_rmap() {
 	local mm=$SRC/tools/testing/selftests/mm out=/build/out ver
-	trixie_root
-	root_pkgs gcc make libc6-dev libnuma-dev binutils xz-utils "linux-source-$SERIES"
+	ROOT=$(krp_chroot trixie-backports)
+	krp_chroot_pkgs "$ROOT" gcc make libc6-dev libnuma-dev binutils xz-utils "linux-source-$SERIES"
 	mkdir -p "$ST" "$BIN"
 	src_unpack
 	src_headers
@@ -192,32 +133,11 @@ echo "$BIN/rmap"
 
 # kernel_image KERNEL: the image to boot (see -r in the usage).
 kernel_image() {
-	local k=$1 dir dl line
-	if [ -f "$k" ]; then
-		echo "$k"
-	elif [[ $k =~ ^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$ ]]; then
-		# trixie-backports: linux-image-* is a meta package there, the
-		# image is in linux-binary-RELEASE; keep only its vmlinuz.
-		dir=$KRP_CACHE/kernels/$k
-		if [ ! -s "$dir/vmlinuz" ]; then
-			trixie_root
-			dl=/tmp/krp-kernel-$k
-			rm -rf "${ROOT:?}$dl"
-			mkdir -p "$ROOT$dl/x" "$dir"
-			krp_log "downloading linux-binary-$k in the trixie chroot"
-			# shellcheck disable=SC2016 # the inner sh's $1 and $2
-			in_root sh -c 'cd "$1" && apt-get download -q "linux-binary-$2" &&
-				dpkg-deb -x ./*.deb x' sh "$dl" "$k" >>"$KRP_CACHE/trixie-apt.log" 2>&1 ||
-				krp_die "cannot download linux-binary-$k (see $KRP_CACHE/trixie-apt.log)"
-			[ -s "$ROOT$dl/x/usr/lib/modules/$k/vmlinuz" ] ||
-				krp_die "linux-binary-$k has no usr/lib/modules/$k/vmlinuz"
-			cp "$ROOT$dl/x/usr/lib/modules/$k/vmlinuz" "$dir/vmlinuz.tmp"
-			mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
-			rm -rf "${ROOT:?}$dl"
-		fi
-		echo "$dir/vmlinuz"
+	local line
+	if [ -f "$1" ]; then
+		echo "$1"
 	else
-		line=$(krp_kernel "$k") || krp_die "no kernel '$k'"
+		line=$(krp_kernel "$1") || krp_die "no kernel '$1'"
 		echo "${line%% *}"
 	fi
 }
@@ -237,10 +157,7 @@ label() {
 
 # is_stock KERNEL: a Debian kernel as shipped (expected to pass every test).
 is_stock() {
-	case $1 in
-	stock | stock-6.12 | stock-6.1) return 0 ;;
-	esac
-	[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$ ]]
+	[ ! -f "$1" ] && [ "$(krp_kernel_row "$1" | awk '{print $2}')" = stock ]
 }
 
 krp_host_setup

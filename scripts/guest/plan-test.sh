@@ -3,7 +3,8 @@
 #
 # plan-test.sh - the guest half of tests/run.sh.  Each phase writes framed
 # sections; the host (tests/run.sh) turns them into TAP results.
-# krp.phases=a,b,c selects phases (default: all).
+# krp.phases=a,b,c selects phases (default: all; rmapst runs only if
+# /krp/rmap, upstream's rmap selftest, is in the initramfs).
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
@@ -146,6 +147,15 @@ if want rmmod; then
 	section rmmod.fire under_fire 20 2000
 	section rmmod.walkers cat /tmp/fire.a /tmp/fire.b
 	module_load
+fi
+
+if want rmapst && [ -x /krp/rmap ]; then
+	# upstream's rmap selftest (migrate fixture) with the module loaded:
+	# its verdicts and the module's incomplete walks must agree
+	stats_reset
+	rmap_selftest rmapst
+	section rmapst.stats cat "$D/stats"
+	section rmapst.walks cat "$D/walks"
 fi
 
 if want unknown; then
