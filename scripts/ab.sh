@@ -16,6 +16,8 @@
 #   -s            add the stock Debian 6.12 kernel as one more row
 #   -o DIR        where ab.json, ab.svg, ab.txt and the raw guest output go
 #                 (default $KRP_CACHE/ab)
+# Guests run with -icount shift=0 (hold times are instruction counts, the
+# same from run to run); KRP_ICOUNT= (empty) uses host time instead.
 # examples:
 #   scripts/ab.sh                          # everything (cold: ~20 min)
 #   scripts/ab.sh -k base,v3 -w mremap     # just Hugh Dickins's case
@@ -52,9 +54,12 @@ outdir=${outdir:-$KRP_CACHE/ab}
 [ "$stock" = 0 ] || kernels="$kernels,stock-6.12"
 mkdir -p "$outdir"
 
+# guest time = instruction count (see krp_boot): repeatable hold times
+export KRP_ICOUNT=${KRP_ICOUNT-0}
 krp_host_setup
 krp_need_pkgs gnuplot-nox jq
 repro=$(krp_build_repro "$KRP_CACHE/bin")
+rmapst=$("$KRP_TOP/scripts/rmap-selftest.sh") || krp_die "building upstream's rmap selftest failed"
 
 # The kernels: "name bzImage kdir root" lines (own ones built together).
 list=()
@@ -89,7 +94,7 @@ for k in "${list[@]}"; do
 	read -r name bz kdir root <<<"$k"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/ab-$name" "$root")
 	initrd=$KRP_CACHE/ab-$name.cpio.gz
-	krp_initramfs "$initrd" "$ko" "$repro"
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$rmapst"
 	krp_log "booting $name: workloads $workloads, sweep $sweep"
 	t1=$SECONDS
 	krp_boot "$bz" "$initrd" "$outdir/$name" 3600 \
@@ -129,7 +134,7 @@ first=${names[0]}
 {
 	printf '%-12s %-12s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
 		workload kernel "hold ms" "x $first" "max iter" "addr skp" "mm skp" \
-		walks incompl missed migrated "what-if on base: iter, miss"
+		walks incompl missed migrated "what-if on ${ref:-(none)}: iter, miss"
 	for r in "${runs[@]}"; do
 		base_hold=$(v "$first" "$r.time" max_hold_ns)
 		for name in "${names[@]}"; do
@@ -161,7 +166,24 @@ first=${names[0]}
 	echo "the folio's mapcount; missed: mappings so missed. migrated: moves that moved the KSM page."
 	echo "what-if: what the module on ${ref:-a full-range kernel} predicts for that range: max iterations per loop, and"
 	echo "walks in which the narrowed range would have missed a mapping (compare incompl)."
-	echo "Times are QEMU TCG times: compare within this table, not with hardware."
+	if [ -n "$KRP_ICOUNT" ]; then
+		echo "Times are guest instruction counts (QEMU -icount shift=$KRP_ICOUNT: $((1 << KRP_ICOUNT)) ns per instruction),"
+		echo "the same from run to run; compare within this table, not with hardware."
+	else
+		echo "Times are QEMU TCG times: compare within this table, not with hardware."
+	fi
+	echo
+	echo "Upstream's rmap selftest (tools/testing/selftests/mm/rmap.c of linux-source-7.3,"
+	echo "migrate fixture) in the same boot, module loaded, beside the module's verdict:"
+	printf '%-16s %-22s %-13s %-16s %10s %8s\n' kernel release "migrate.ksm" "ksm_and_mremap" "incomplete" missed
+	for name in "${names[@]}"; do
+		sv() { awk -v t="migrate.$1" '$1 == t {print $2}' "$outdir/$name/rmapst.times" 2>/dev/null; }
+		printf '%-16s %-22s %-13s %-16s %10s %8s\n' "$name" "$(cat "$outdir/$name/uname")" \
+			"$(sv ksm)" "$(sv ksm_and_mremap)" \
+			"$(v "$name" rmapst incomplete_walks)" "$(v "$name" rmapst missed_mappings)"
+	done
+	echo "incomplete / missed: the module's incomplete walks and missed mappings during the"
+	echo "selftest.  They must agree: a kernel that fails ksm_and_mremap misses a mapping."
 } | tee "$outdir/ab.txt"
 
 # JSON for scripts: the module's stats.json of every run, both modes.

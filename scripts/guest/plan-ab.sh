@@ -6,6 +6,7 @@
 # (count=1: iterations, skips, what-if) and once timing only (count=0: the
 # lock hold without the per-iteration probe).  krp.sweep=N,N,... gives the
 # split-mode VMA counts, krp.workloads=split,fork,mremap the workloads.
+# Then upstream's rmap selftest (migrate fixture), if /krp/rmap is there.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
@@ -43,5 +44,11 @@ for w in $workloads; do
 		run mremap --mode mremap --moves 2 ;;
 	esac
 done
+# upstream's rmap selftest with the module loaded (if it was packed)
+if [ -x /krp/rmap ]; then
+	stats_reset
+	rmap_selftest rmapst
+	section rmapst.stats cat "$D/stats"
+fi
 section rmmod module_unload
 section dmesg dmesg
