@@ -1,37 +1,47 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-kernel.sh - build our own 6.12 kernels from Debian's linux-source-6.12:
-# "base" is the pristine tree, "debug" the pristine tree with the debug
-# config (KASAN, lockdep, kmemleak, ...), every other variant is the
-# pristine tree plus patches/VARIANT.patch.  Config: tinyconfig +
-# scripts/kernel.config (+ scripts/kernel-debug.config for debug).
-# Results are cached by content; a cached variant is not rebuilt.
+# build-kernel.sh - build our own kernels, the "own" rows of
+# scripts/kernels.tsv, from a Debian linux-source package (column "from":
+# linux-source-6.12, linux-source-7.2, ...).  Column "what": "base" is the
+# pristine tree, "debug" the pristine tree with the debug config (KASAN,
+# lockdep, kmemleak, ...), "patches/PATH.patch" the pristine tree plus that
+# patch.  Config: tinyconfig + scripts/kernel.config (+
+# scripts/kernel-debug.config for debug).  Results are cached by content;
+# a cached variant is not rebuilt.
 #
 # usage: scripts/build-kernel.sh [-h] VARIANT...
-#   VARIANT  base; debug; or NAME for patches/NAME.patch (e.g. v3 v4
-#            v3-fallback layout)
+#   VARIANT  the name of an own kernel in scripts/kernels.tsv (base v3 v4
+#            v3-fallback layout debug from 6.12; base-7.2 v3-7.2 ... from 7.2)
 # stdout: one line per variant, "VARIANT BZIMAGE KDIR" (KDIR: make -C KDIR M=...
 #   builds external modules for it); progress goes to stderr.
 # examples:
-#   scripts/build-kernel.sh base v3 v4 v3-fallback
-#   read -r _ bzimage kdir < <(scripts/build-kernel.sh v4)
-#   scripts/build-kernel.sh debug     # cold: about an hour on 2 cores
+#   scripts/build-kernel.sh base-7.2 v3-7.2 v4-7.2 v3-fallback-7.2
+#   read -r _ bzimage kdir < <(scripts/build-kernel.sh v4-7.2)
+#   scripts/build-kernel.sh debug-7.2     # cold: about an hour on 2 cores
 # env: KRP_CACHE (default ~/.cache/ksm_rmap_probe), KRP_JOBS (make -j, default nproc)
 #
+# The source: /usr/src/linux-source-X.Y.tar.xz if the host happens to have
+# that package installed; otherwise the package's newest version in the
+# Debian release that ships it (scripts/lib.sh: krp_source_suite), fetched
+# with apt-get download in a chroot of that release and unpacked with
+# dpkg-deb: nothing is installed on the host.
+#
 # Under $KRP_CACHE:
-#   src/linux-6.12/           the tarball unpacked once; never written again
+#   src/linux-source-X.Y_VERSION.tar.xz   a fetched tarball
+#   src/linux-X.Y/            the tarball unpacked once; never written again
 #   kbuild/CFG/src/           hard-linked copy of it; a variant's patch is applied
 #                             here to fresh copies of the files it touches
 #   kbuild/CFG/obj/           the one O= build dir for that config: all variants
 #                             of the config share it, so a variant rebuilds
 #                             mm/ksm.o and relinks
 #   kernels/VARIANT-KEY/      bzImage, vmlinux, System.map, config, kdir, info
-# CFG hashes (tarball version, the config fragments); KEY hashes (tarball
-# version, the config fragments, patch).  base and the patched variants have
-# one config and share one CFG: only mm/ksm.c differs between them and
+# CFG hashes (source version, the config fragments); KEY hashes (source
+# version, the config fragments, patch).  The variants of one source and
+# one config share one CFG: only mm/ksm.c differs between them and
 # MODVERSIONS is off, so their shared build dir is a valid KDIR for all of
-# them.  debug has a config of its own, hence its own CFG and build dir.
+# them.  debug has a config of its own, hence its own CFG and build dir;
+# each source version has its own pristine tree, work trees and build dirs.
 # Builds of one CFG run one at a time (kbuild/.lock-CFG); builds of
 # different CFGs do not wait for each other.
 set -euo pipefail
@@ -46,7 +56,7 @@ while getopts "h" opt; do
 done
 shift $((OPTIND - 1))
 if [ $# -eq 0 ]; then
-	echo "error: no VARIANT given (base, debug, or NAME for patches/NAME.patch)" >&2
+	echo "error: no VARIANT given (an own kernel of scripts/kernels.tsv)" >&2
 	short_usage
 	exit 2
 fi
@@ -54,60 +64,108 @@ fi
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-TARBALL=/usr/src/linux-source-6.12.tar.xz
 FRAGMENT=$KRP_TOP/scripts/kernel.config
 DEBUG_FRAGMENT=$KRP_TOP/scripts/kernel-debug.config
-PATCHES=$KRP_TOP/patches
-PRISTINE=$KRP_CACHE/src/linux-6.12
 JOBS=${KRP_JOBS:-$(nproc)}
 
 [[ $JOBS =~ ^[1-9][0-9]*$ ]] || krp_die "KRP_JOBS must be a positive number, not '$JOBS'"
 [ -r "$FRAGMENT" ] || krp_die "config fragment $FRAGMENT missing"
 
+# Every variant's row, checked before anything is built: SRC[v] its
+# linux-source package, WHAT[v] base, debug or the patch's path under
+# $KRP_TOP.
+declare -A SRC=() WHAT=()
+for v in "$@"; do
+	row=$(krp_kernel_row "$v") || exit 1
+	read -r _ kind from what _ <<<"$row"
+	[ "$kind" = own ] || krp_die "$v is a $kind kernel, not one build-kernel.sh builds"
+	[[ $from =~ ^linux-source-[0-9]+\.[0-9]+$ ]] ||
+		krp_die "$v: 'from' must be a linux-source-X.Y package, not '$from'"
+	case $what in
+	base) ;;
+	debug) [ -r "$DEBUG_FRAGMENT" ] || krp_die "config fragment $DEBUG_FRAGMENT missing" ;;
+	patches/*.patch)
+		[[ $what =~ ^patches/[A-Za-z0-9._/-]+\.patch$ && $what != *..* ]] ||
+			krp_die "$v: bad patch path '$what'"
+		[ -r "$KRP_TOP/$what" ] || krp_die "$v: $what missing" ;;
+	*) krp_die "$v: 'what' must be base, debug or patches/NAME.patch, not '$what'" ;;
+	esac
+	SRC[$v]=$from
+	WHAT[$v]=$what
+done
+
 # has_patch VARIANT: true unless VARIANT is built from the pristine tree.
-has_patch() { [ "$1" != base ] && [ "$1" != debug ]; }
+has_patch() { [[ ${WHAT[$1]} == patches/* ]]; }
+# patch_of VARIANT: its patch file.
+patch_of() { echo "$KRP_TOP/${WHAT[$1]}"; }
 
 # fragments VARIANT: its config fragments, one a line, in merge order (a
 # later fragment overrides an earlier one).
 fragments() {
 	echo "$FRAGMENT"
-	[ "$1" != debug ] || echo "$DEBUG_FRAGMENT"
+	[ "${WHAT[$1]}" != debug ] || echo "$DEBUG_FRAGMENT"
 }
 
-# Check every variant before building anything.
+krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev \
+	libssl-dev dwarves cpio xz-utils patch perl
+
+# The sources: VERSION[pkg] its Debian version, TARBALL[pkg] its tarball
+# (fetched only when a tree must be unpacked), SERIES[pkg] X.Y.  The host's
+# installed package if there is one (as before 7.2, same version string,
+# same cache keys), else the newest version in its release's chroot.
+declare -A VERSION=() TARBALL=() SERIES=()
 for v in "$@"; do
-	[ "$v" = base ] && continue
-	if [ "$v" = debug ]; then
-		[ -r "$DEBUG_FRAGMENT" ] || krp_die "config fragment $DEBUG_FRAGMENT missing"
-		[ ! -e "$PATCHES/debug.patch" ] ||
-			krp_die "$PATCHES/debug.patch: 'debug' is the debug config's variant, not a patch's; rename the patch"
-		continue
-	fi
-	[[ $v =~ ^[A-Za-z0-9._-]+$ ]] || krp_die "bad variant name '$v'"
-	if [ ! -r "$PATCHES/$v.patch" ]; then
-		known="base debug"
-		for p in "$PATCHES"/*.patch; do
-			[ -e "$p" ] && known="$known $(basename "$p" .patch)"
-		done
-		krp_die "unknown variant '$v': no $PATCHES/$v.patch (known: $known)"
+	pkg=${SRC[$v]}
+	[ -z "${VERSION[$pkg]:-}" ] || continue
+	SERIES[$pkg]=${pkg#linux-source-}
+	if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' &&
+		[ -r "/usr/src/$pkg.tar.xz" ]; then
+		VERSION[$pkg]=$(dpkg-query -W -f='${Version}' "$pkg") ||
+			krp_die "cannot read the version of $pkg"
+		TARBALL[$pkg]=/usr/src/$pkg.tar.xz
+	else
+		suite=$(krp_source_suite "$pkg")
+		root=$(krp_chroot "$suite") || exit 1
+		VERSION[$pkg]=$(krp_chroot_apt "$root" policy "$pkg" 2>/dev/null |
+			awk '$1 == "Candidate:" && $2 != "(none)" {print $2}')
+		[ -n "${VERSION[$pkg]}" ] || krp_die "$pkg: not in $suite (apt-cache policy in $root)"
+		TARBALL[$pkg]=$KRP_CACHE/src/${pkg}_${VERSION[$pkg]}.tar.xz
 	fi
 done
 
-krp_need_pkgs linux-source-6.12 gcc make libc6-dev bc flex bison libelf-dev \
-	libssl-dev dwarves cpio xz-utils patch perl
-[ -r "$TARBALL" ] || krp_die "$TARBALL missing although linux-source-6.12 is installed"
-version=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
-	krp_die "cannot read the version of linux-source-6.12"
+# fetch_tarball PKG: download PKG's .deb in its release's chroot and keep
+# only the tarball from it (under the caller's lock).
+fetch_tarball() {
+	local pkg=$1 ver=${VERSION[$1]} root tmp deb
+	[ ! -s "${TARBALL[$pkg]}" ] || return 0
+	root=$(krp_chroot "$(krp_source_suite "$pkg")") || exit 1
+	krp_log "fetching $pkg $ver (apt-get download in $root)"
+	krp_sudo rm -rf "$root/tmp/krp-src"
+	krp_sudo mkdir -p "$root/tmp/krp-src"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	krp_sudo chroot "$root" sh -c 'cd /tmp/krp-src && apt-get download "$1"' \
+		sh "$pkg=$ver" >"$KRP_CACHE/src/$pkg.fetch.log" 2>&1 ||
+		krp_die "apt-get download $pkg=$ver failed (see $KRP_CACHE/src/$pkg.fetch.log)"
+	deb=$(find "$root/tmp/krp-src" -name "${pkg}_*.deb" | head -n 1)
+	[ -n "$deb" ] || krp_die "apt-get download $pkg=$ver left no .deb"
+	tmp=$(mktemp -d "$KRP_CACHE/src/.deb.XXXXXX")
+	dpkg-deb -x "$deb" "$tmp" || { rm -rf "$tmp"; krp_die "cannot unpack $deb"; }
+	krp_sudo rm -rf "$root/tmp/krp-src"
+	[ -s "$tmp/usr/src/$pkg.tar.xz" ] ||
+		{ rm -rf "$tmp"; krp_die "$deb has no usr/src/$pkg.tar.xz"; }
+	mv "$tmp/usr/src/$pkg.tar.xz" "${TARBALL[$pkg]}"
+	rm -rf "$tmp"
+}
 
 hash12() { sha256sum | cut -c1-12; }
 
-# cfg_text VARIANT: what its config depends on (the tarball version and its
-# fragments).  For base and the patched variants this is exactly the
-# version and kernel.config, as before the debug variant existed, so their
-# CFG and KEY did not change.
+# cfg_text VARIANT: what its config depends on (the source version and its
+# fragments).  For the 6.12 base and patched variants this is exactly the
+# version and kernel.config, as before the debug variant and 7.2 existed,
+# so their CFG and KEY did not change.
 cfg_text() {
 	local f n=0
-	echo "$version"
+	echo "${VERSION[${SRC[$1]}]}"
 	while IFS= read -r f; do
 		[ $n = 0 ] || echo "--- fragment $(basename "$f")"
 		n=$((n + 1))
@@ -120,20 +178,24 @@ variant_key() {
 	{
 		cfg_text "$1"
 		echo "--- patch"
-		! has_patch "$1" || cat "$PATCHES/$1.patch"
+		! has_patch "$1" || cat "$(patch_of "$1")"
 	} | hash12
 }
 
-# use_cfg VARIANT: point KB, WORK, OBJ and FRAGS at VARIANT's config.
+# use_cfg VARIANT: point CFG, KB, WORK, OBJ, FRAGS, PRISTINE, PKG and
+# VER at VARIANT's config and source.
 use_cfg() {
 	CFG=$(cfg_text "$1" | hash12)
 	KB=$KRP_CACHE/kbuild/$CFG
 	WORK=$KB/src
 	OBJ=$KB/obj
 	mapfile -t FRAGS < <(fragments "$1")
+	PKG=${SRC[$1]}
+	VER=${VERSION[$PKG]}
+	PRISTINE=$KRP_CACHE/src/linux-${SERIES[$PKG]}
 }
 
-mkdir -p "$KRP_CACHE/kbuild" "$KRP_CACHE/kernels"
+mkdir -p "$KRP_CACHE/kbuild" "$KRP_CACHE/kernels" "$KRP_CACHE/src"
 
 # cached VARIANT KEY: true if kernels/VARIANT-KEY is complete and its KDIR
 # is still there.
@@ -152,36 +214,42 @@ lock() {
 	fi
 }
 
-# unpack_pristine: the tarball into src/linux-6.12, once per tarball
-# version.  kbuild/.lock (fd 9) guards it: held shared from here to the
-# end, exclusive only while the tarball is unpacked.
-pristine_locked=0
+# unpack_pristine PKG: its tarball into src/linux-X.Y, once per version.
+# kbuild/.lock-src-X.Y guards it: held shared from here to the end,
+# exclusive only while the tarball is fetched and unpacked.  (For 6.12 the
+# lock file is kbuild/.lock, as before 7.2.)
+declare -A pristine_locked=()
 pristine_current() {
-	[ -d "$PRISTINE" ] &&
-		[ "$(cat "$KRP_CACHE/src/linux-6.12.version" 2>/dev/null)" = "$version" ]
+	local dir=$KRP_CACHE/src/linux-$1
+	[ -d "$dir" ] && [ "$(cat "$dir.version" 2>/dev/null)" = "$2" ]
 }
 unpack_pristine() {
-	local stamp=$KRP_CACHE/src/linux-6.12.version tmp
-	exec 9>"$KRP_CACHE/kbuild/.lock"
-	if ! pristine_current; then
-		lock 9 -x "$PRISTINE"
+	local pkg=$1 series=${SERIES[$1]} ver=${VERSION[$1]} dir stamp tmp fd lockf
+	[ -z "${pristine_locked[$pkg]:-}" ] || return 0
+	dir=$KRP_CACHE/src/linux-$series
+	stamp=$dir.version
+	lockf=$KRP_CACHE/kbuild/.lock-src-$series
+	[ "$series" != 6.12 ] || lockf=$KRP_CACHE/kbuild/.lock
+	exec {fd}>"$lockf"
+	if ! pristine_current "$series" "$ver"; then
+		lock "$fd" -x "$dir"
 	fi
-	if ! pristine_current; then
-		krp_log "unpacking $TARBALL ($version) into $PRISTINE"
-		rm -rf "$PRISTINE" "$stamp"
-		mkdir -p "$KRP_CACHE/src"
+	if ! pristine_current "$series" "$ver"; then
+		fetch_tarball "$pkg"
+		krp_log "unpacking ${TARBALL[$pkg]} ($ver) into $dir"
+		rm -rf "$dir" "$stamp"
 		tmp=$(mktemp -d "$KRP_CACHE/src/.unpack.XXXXXX")
-		tar -xJf "$TARBALL" -C "$tmp" || { rm -rf "$tmp"; krp_die "cannot unpack $TARBALL"; }
-		[ -f "$tmp/linux-source-6.12/Makefile" ] ||
-			{ rm -rf "$tmp"; krp_die "$TARBALL has no linux-source-6.12/Makefile"; }
-		mv "$tmp/linux-source-6.12" "$PRISTINE"
+		tar -xJf "${TARBALL[$pkg]}" -C "$tmp" ||
+			{ rm -rf "$tmp"; krp_die "cannot unpack ${TARBALL[$pkg]}"; }
+		[ -f "$tmp/$pkg/Makefile" ] ||
+			{ rm -rf "$tmp"; krp_die "${TARBALL[$pkg]} has no $pkg/Makefile"; }
+		mv "$tmp/$pkg" "$dir"
 		rmdir "$tmp"
-		echo "$version" >"$stamp"
+		echo "$ver" >"$stamp"
 	fi
-	lock 9 -s "$PRISTINE"
-	pristine_locked=1
+	lock "$fd" -s "$dir"
+	pristine_locked[$pkg]=$fd
 }
-
 # check_fragments: every line of the fragments must have survived
 # olddefconfig, except a line a later fragment (or a later line) overrides.
 check_fragments() {
@@ -252,7 +320,7 @@ patch_files() {
 switch_to() {
 	local v=$1 f
 	if has_patch "$v"; then
-		patch_files "$PATCHES/$v.patch" >>"$KB/touched"
+		patch_files "$(patch_of "$v")" >>"$KB/touched"
 		sort -u -o "$KB/touched" "$KB/touched"
 	fi
 	while IFS= read -r f; do
@@ -263,8 +331,8 @@ switch_to() {
 		fi
 	done <"$KB/touched"
 	has_patch "$v" || return 0
-	patch -p1 -s -f --no-backup-if-mismatch -d "$WORK" <"$PATCHES/$v.patch" ||
-		krp_die "patches/$v.patch does not apply to the pristine tree ($version)"
+	patch -p1 -s -f --no-backup-if-mismatch -d "$WORK" <"$(patch_of "$v")" ||
+		krp_die "${WHAT[$v]} does not apply to the pristine tree ($PKG $VER)"
 }
 
 # build VARIANT KEY: build it in its config's build dir, copy the result
@@ -273,7 +341,7 @@ build() {
 	local v=$1 key=$2 dest=$KRP_CACHE/kernels/$1-$2 tmp log start pid now next steps rc=0 f
 	log=$KB/build-$v.log
 	switch_to "$v"
-	krp_log "$v: building (make -j$JOBS bzImage modules; log: $log)"
+	krp_log "$v: building $PKG $VER (make -j$JOBS bzImage modules; log: $log)"
 	start=$(date +%s)
 	KBUILD_BUILD_USER=krp KBUILD_BUILD_HOST=krp \
 		make -C "$WORK" O="$OBJ" -j"$JOBS" bzImage modules >"$log" 2>&1 &
@@ -301,13 +369,15 @@ build() {
 	chmod 755 "$tmp"
 	cp "$OBJ/arch/x86/boot/bzImage" "$OBJ/vmlinux" "$OBJ/System.map" "$tmp/"
 	cp "$OBJ/.config" "$tmp/config"
-	! has_patch "$v" || cp "$PATCHES/$v.patch" "$tmp/$v.patch"
+	! has_patch "$v" || cp "$(patch_of "$v")" "$tmp/$(basename "${WHAT[$v]}")"
 	echo "$OBJ" >"$tmp/kdir"
 	{
 		echo "variant: $v"
 		echo "key: $key"
-		echo "linux-source-6.12: $version"
+		echo "$PKG: $VER"
+		echo "what: ${WHAT[$v]}"
 		echo "release: $(cat "$OBJ/include/config/kernel.release")"
+		echo "compiler: $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"/\1/p' "$OBJ/.config")"
 		echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - start)) s"
 		echo "config fragments (sha256):"
 		for f in "${FRAGS[@]}"; do
@@ -335,14 +405,13 @@ for v in "$@"; do
 	[[ " ${order[*]} " == *" $CFG "* ]] || order+=("$CFG")
 	cached "$v" "${keys[$v]}" || maybe+=("$v")
 done
-if [ ${#maybe[@]} -gt 0 ]; then
-	unpack_pristine
-	for v in "${maybe[@]}"; do
-		has_patch "$v" || continue
-		patch -p1 -s -f --dry-run -d "$PRISTINE" <"$PATCHES/$v.patch" >/dev/null ||
-			krp_die "patches/$v.patch does not apply to the pristine tree ($version)"
-	done
-fi
+for v in "${maybe[@]}"; do
+	use_cfg "$v"
+	unpack_pristine "$PKG"
+	has_patch "$v" || continue
+	patch -p1 -s -f --dry-run -d "$PRISTINE" <"$(patch_of "$v")" >/dev/null ||
+		krp_die "${WHAT[$v]} does not apply to the pristine tree ($PKG $VER)"
+done
 # One config at a time, each under its own lock: its work tree and build dir
 # are shared by its variants.  Cached variants are reported under the lock
 # too, so a caller never gets a KDIR in the middle of a rebuild.
@@ -359,8 +428,8 @@ for cfg in "${order[@]}"; do
 		fi
 	done
 	if [ ${#todo[@]} -gt 0 ]; then
-		[ $pristine_locked = 1 ] || unpack_pristine
 		use_cfg "${todo[0]}"
+		unpack_pristine "$PKG"
 		prepare_tree
 		for v in "${todo[@]}"; do
 			cached "$v" "${keys[$v]}" || build "$v" "${keys[$v]}"

@@ -71,6 +71,17 @@ krp_kernels_in() {
 	krp_table | awk -v s="$1" '"," $6 "," ~ "," s "," {printf "%s%s", c, $1; c=","}'
 }
 
+# krp_source_suite PKG: the Debian suite whose chroot fetches linux-source
+# package PKG (scripts/build-kernel.sh): 6.x from bookworm, later series
+# from trixie-backports.
+krp_source_suite() {
+	case $1 in
+	linux-source-6.*) echo bookworm ;;
+	linux-source-*) echo trixie-backports ;;
+	*) krp_die "$1 is not a linux-source package" ;;
+	esac
+}
+
 # ---- Debian chroots that build modules for Debian's stock kernels ----
 
 # krp_archive_uri: the Debian archive this host's apt uses.
@@ -376,9 +387,10 @@ krp_kv() {
 			print substr($i, length(k) + 2); exit } }' "$1" 2>/dev/null || true
 }
 
-# krp_own_kernel VARIANT: our own 6.12 kernel built from linux-source-6.12
-# by scripts/build-kernel.sh ("base", or NAME of patches/NAME.patch; cached,
-# so only the first call builds); prints "BZIMAGE KDIR".
+# krp_own_kernel VARIANT: our own kernel VARIANT (an own row of
+# scripts/kernels.tsv), built from its linux-source package by
+# scripts/build-kernel.sh (cached, so only the first call builds); prints
+# "BZIMAGE KDIR".
 krp_own_kernel() {
 	local line variant bzimage kdir
 	line=$("$KRP_TOP/scripts/build-kernel.sh" "$1") ||
