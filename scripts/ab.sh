@@ -10,7 +10,8 @@
 #
 # usage: scripts/ab.sh [-h] [-k KERNELS] [-n SWEEP] [-w WORKLOADS] [-s] [-o DIR]
 #   -k KERNELS    comma list of scripts/kernels.tsv names (default: its "ab"
-#                 set: base,v3,v4,v3-fallback,stock-7.2,stock-7.3)
+#                 set: stock-7.2,stock-7.3,base-7.2,v3-7.2,v4-7.2,
+#                 v3-fallback-7.2)
 #   -n SWEEP      split-mode VMA counts (default 1000,5000,20000,50000)
 #   -w WORKLOADS  comma list of split,fork,mremap (default all three)
 #   -s            add the stock Debian 6.12 kernel as one more row
@@ -20,7 +21,7 @@
 # same from run to run); KRP_ICOUNT= (empty) uses host time instead.
 # examples:
 #   scripts/ab.sh                          # everything (cold: ~20 min)
-#   scripts/ab.sh -k base,v3 -w mremap     # just Hugh Dickins's case
+#   scripts/ab.sh -k base-7.2,v3-7.2 -w mremap   # just Hugh Dickins's case
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -132,7 +133,7 @@ first=${names[0]}
 
 # The table people read.
 {
-	printf '%-12s %-12s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+	printf '%-12s %-16s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
 		workload kernel "hold ms" "x $first" "max iter" "addr skp" "mm skp" \
 		walks incompl missed migrated "what-if on ${ref:-(none)}: iter, miss"
 	for r in "${runs[@]}"; do
@@ -147,7 +148,7 @@ first=${names[0]}
 			if [ -n "$ref" ] && [ -n "$wi" ]; then
 				pred="$(v "$ref" "$r.count" "whatif_${wi}_max_loop_iterations"), $(v "$ref" "$r.count" "whatif_${wi}_missed_walks") walks"
 			fi
-			printf '%-12s %-12s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+			printf '%-12s %-16s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
 				"$r" "$name" "$(ms "$hold")" "$(ratio "$hold" "$base_hold")" \
 				"$(v "$name" "$r.count" max_loop_iterations)" \
 				"$(v "$name" "$r.count" max_loop_skip_addr)" \

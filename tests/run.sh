@@ -10,8 +10,9 @@
 #
 # usage: tests/run.sh [-h] [-k KERNELS] [-S] [-p PHASES]
 #   -k KERNELS  comma list of kernels of scripts/kernels.tsv (default: its
-#               "test" set: stock 7.2, 7.3, 6.12, 6.1 and our own base, v3,
-#               v4, v3-fallback, layout, debug); '' for lint only
+#               "test" set: stock 7.2, 7.3, 6.12, 6.1 and our own 7.2
+#               kernels base-7.2, v3-7.2, v4-7.2, v3-fallback-7.2,
+#               layout-7.2, debug-7.2); '' for lint only
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
 #               fork,mremap,concurrent,big,events,timing,control,rmmod,
@@ -418,11 +419,20 @@ suite() {
 	eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
 }
 
-# own_suite VARIANT...: our own kernels from linux-source-6.12 (the patch
-# applies, the kernel builds and boots, the module loads and counts), each
-# checked for what its patch does, and base's what-if against the rest.
+# own_suite VARIANT...: our own kernels from a linux-source package (the
+# patch applies, the kernel builds and boots, the module loads and counts),
+# each checked for what its table row says it does (what: base, debug or
+# a patch, layout.patch being the layout test; walk: the range it walks),
+# and the what-if of the base kernel of the same source against the rest.
 own_suite() {
-	local name bz kdir line
+	local name bz kdir line from what walk base wi
+	declare -A kfrom kwhat kwalk
+	for name in "$@"; do
+		read -r _ _ from what walk _ <<<"$(krp_kernel_row "$name")"
+		kfrom[$name]=$from
+		kwhat[$name]=$what
+		kwalk[$name]=$walk
+	done
 	krp_log "building own kernels: $* (cold: minutes; cached after)"
 	declare -A kbz kkdir
 	while read -r name bz kdir; do
@@ -443,7 +453,7 @@ own_suite() {
 		krp_initramfs_extra "$initrd" "$ko" "$repro" ${rmapst:+"$rmapst"}
 		krp_log "booting own kernel $name"
 		boot_rc=0
-		if [ "$name" = debug ]; then
+		if [ "${kwhat[$name]}" = debug ]; then
 			# every workload of the test plan, then kmemleak scans
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 1800 \
 				"krp.plan=testscan krp.phases=split,fork,mremap,concurrent,events,timing,control,rmmod,unknown" ||
@@ -462,8 +472,8 @@ own_suite() {
 			"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
 		eq "no oops, BUG, WARN or lockdep report" "" \
 			"$(krp_splats "$out/console.log" "$out/dmesg")"
-		case $name in
-		layout)
+		case ${kwhat[$name]} in
+		*/layout.patch)
 			eq "layout check fails: layout mismatch, classification n/a" \
 				"mismatch n/a n/a n/a" \
 				"$(s split.stats layout) $(s split.stats skip_addr) $(s split.stats hits) $(s split.stats incomplete_walks)"
@@ -480,15 +490,15 @@ own_suite() {
 		check_oracle split
 		check_oracle mremap may-fail
 		check_rmapst "$name"
-		case $name in
-		base | debug)
+		case ${kwalk[$name]} in
+		full)
 			eq "walks [0, ULONG_MAX]: 300 iterations per loop, no narrow loop" "300 0" \
 				"$(s split.stats max_loop_iterations) $(s split.stats range_narrow_loops)" ;;
 		*)
 			eq "walks a narrow range: 1 iteration per loop, no full-range loop in split" "1 0" \
 				"$(s split.stats max_loop_iterations) $(s split.stats range_full_loops)" ;;
 		esac
-		case $name in
+		case ${kwalk[$name]} in
 		v3)
 			eq "mremap: the moved mapping is missed, the KSM page cannot migrate" "0 yes yes" \
 				"$(s mremap.repro migrated_count) $(gt0 "$(s mremap.stats incomplete_walks)" && echo yes) $(gt0 "$(s mremap.stats missed_mappings)" && echo yes)" ;;
@@ -497,17 +507,28 @@ own_suite() {
 				"$(s mremap.repro migrated_count) $(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)" ;;
 		esac
 	done
-	# base's prediction against what v3 and v4 did
-	for name in v3 v4; do
-		if [ -z "${kbz[$name]:-}" ] || [ -z "${kbz[base]:-}" ]; then
+	# the base kernel's prediction against what the v3 and index (v4)
+	# kernels of the same source did
+	for name in "$@"; do
+		case ${kwalk[$name]} in
+		v3) wi=v3 ;;
+		index) wi=v4 ;;
+		*) continue ;;
+		esac
+		base=
+		for line in "$@"; do
+			[ "${kwhat[$line]}" != base ] || [ "${kfrom[$line]}" != "${kfrom[$name]}" ] ||
+				base=$line
+		done
+		if [ -z "$base" ] || [ -z "${kbz[$name]:-}" ] || [ -z "${kbz[$base]:-}" ]; then
 			continue
 		fi
-		tag="[what-if base -> $name] "
+		tag="[what-if $base -> $name] "
 		eq "split: predicted max iterations per loop equal the measured" \
-			"$(krp_kv "$KRP_CACHE/test-out-own-base/split.stats" "whatif_${name}_max_loop_iterations")" \
+			"$(krp_kv "$KRP_CACHE/test-out-own-$base/split.stats" "whatif_${wi}_max_loop_iterations")" \
 			"$(krp_kv "$KRP_CACHE/test-out-own-$name/split.stats" max_loop_iterations)"
 		eq "mremap: predicted misses (walks > 0) equal the measured (incomplete walks > 0)" \
-			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-base/mremap.stats" "whatif_${name}_missed_walks")" && echo miss || echo none)" \
+			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-$base/mremap.stats" "whatif_${wi}_missed_walks")" && echo miss || echo none)" \
 			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-$name/mremap.stats" incomplete_walks)" && echo miss || echo none)"
 	done
 }
