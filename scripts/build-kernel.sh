@@ -100,10 +100,19 @@ has_patch() { [[ ${WHAT[$1]} == patches/* ]]; }
 patch_of() { echo "$KRP_TOP/${WHAT[$1]}"; }
 
 # fragments VARIANT: its config fragments, one a line, in merge order (a
-# later fragment overrides an earlier one).
+# later fragment overrides an earlier one).  A fragment may have a
+# per-series override, scripts/kernel-X.Y.config or
+# scripts/kernel-debug-X.Y.config, merged right after it, for an option
+# that series renamed or dropped; today only kernel-debug-7.2.config.
 fragments() {
+	local series=${SRC[$1]#linux-source-}
 	echo "$FRAGMENT"
-	[ "${WHAT[$1]}" != debug ] || echo "$DEBUG_FRAGMENT"
+	[ ! -r "$KRP_TOP/scripts/kernel-$series.config" ] ||
+		echo "$KRP_TOP/scripts/kernel-$series.config"
+	[ "${WHAT[$1]}" = debug ] || return 0
+	echo "$DEBUG_FRAGMENT"
+	[ ! -r "$KRP_TOP/scripts/kernel-debug-$series.config" ] ||
+		echo "$KRP_TOP/scripts/kernel-debug-$series.config"
 }
 
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev \
