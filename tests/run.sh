@@ -506,6 +506,10 @@ own_suite() {
 			eq "mremap: every mapping found, the KSM page migrates" "2 0 0" \
 				"$(s mremap.repro migrated_count) $(s mremap.stats incomplete_walks) $(s mremap.stats missed_mappings)" ;;
 		esac
+		[ "${kwalk[$name]}" != index ] ||
+			eq "every loop walked the stored linear index (the module reads it at offset 32)" \
+				"$(s split.stats loops) $(s mremap.stats loops)" \
+				"$(s split.stats range_index_loops) $(s mremap.stats range_index_loops)"
 	done
 	# the base kernel's prediction against what the v3 and index (v4)
 	# kernels of the same source did
