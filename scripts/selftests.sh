@@ -10,6 +10,8 @@
 # module, with it loaded and without it again, and compares the results.
 #
 # usage: scripts/selftests.sh [-h] [-f] [-r|--run] [-s MIB]
+#        scripts/selftests.sh --repeat N [--cmd NAME[:ARG...]]
+#                [--set TUNABLE=VALUE[,...]] [--phases LIST] [--trace]
 #   -f         rebuild the two binaries even if they are cached
 #   -r, --run  boot the stock kernel and compare (exit status 1 if a result
 #              with the module differs from both rounds without it, or the
@@ -17,6 +19,21 @@
 #   -s MIB     area of the ksm_tests -H/-P merge-time cases in the guest
 #              (default 20; the kernel's run_vmtests.sh has 100, which
 #              takes about 25 s per case and round under TCG)
+#   --repeat N  measure instead of compare: one boot that runs one selftest
+#              invocation N times per phase (scripts/guest/plan-ksmrepeat.sh)
+#              and counts, per case, each result it gave; the runs where a
+#              case gave another result than its most common one are
+#              listed with the guest's NUMA/migration counters of that run.
+#              Results in $KRP_CACHE/selftests/repeat/.  Exit status 1 only
+#              if the guest did not finish or the kernel logged a splat.
+#   --cmd NAME[:ARG...]  the invocation to repeat, colons for spaces
+#              (default ksm_functional_tests; e.g. ksm_tests:-N:-m:1)
+#   --set LIST KSM tunables (/sys/kernel/mm/ksm) to set before each run,
+#              after the boot values are restored (e.g. smart_scan=0)
+#   --phases LIST  without and/or with the module, in order (default
+#              without,with)
+#   --trace    record the ksm:* trace events; kept for the runs with a
+#              result other than ok (repeat.PHASE.I.trace)
 # env: KRP_STOCK_VERSION=6.12.NNN+deb12-amd64 to pin the kernel,
 #      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 set -euo pipefail
@@ -26,11 +43,27 @@ bad_usage() { echo "error: $*; see scripts/selftests.sh -h" >&2; exit 2; }
 force=0
 run=0
 size=20
+repeat=0
+rcmd=ksm_functional_tests
+rset=
+rphases=without,with
+rtrace=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	-f) force=1 ;;
 	-r | --run) run=1 ;;
+	--repeat | --cmd | --set | --phases)
+		[ $# -ge 2 ] || bad_usage "$1 needs a value"
+		case $1 in
+		--repeat) repeat=$2 ;;
+		--cmd) rcmd=$2 ;;
+		--set) rset=$2 ;;
+		--phases) rphases=$2 ;;
+		esac
+		shift
+		;;
+	--trace) rtrace=1 ;;
 	-s)
 		[ $# -ge 2 ] || bad_usage "-s needs a size in MiB"
 		size=$2
@@ -41,6 +74,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [[ $size =~ ^[1-9][0-9]*$ ]] || bad_usage "-s wants a size in MiB, not '$size'"
+[[ $repeat =~ ^[0-9]+$ ]] || bad_usage "--repeat wants a number of runs, not '$repeat'"
+[[ $rcmd =~ ^(ksm_tests|ksm_functional_tests)(:[-a-zA-Z0-9]+)*$ ]] ||
+	bad_usage "--cmd wants ksm_tests or ksm_functional_tests and :ARGs, not '$rcmd'"
+[[ $rset =~ ^([a-z_]+=[-a-z0-9]+(,[a-z_]+=[-a-z0-9]+)*)?$ ]] ||
+	bad_usage "--set wants TUNABLE=VALUE[,...], not '$rset'"
+[[ $rphases =~ ^(without|with)(,(without|with))*$ ]] ||
+	bad_usage "--phases wants a comma list of without and with, not '$rphases'"
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -129,49 +169,122 @@ st_build() {
 
 st_build
 for t in "${TESTS[@]}"; do echo "$BIN/$t"; done
-[ "$run" = 1 ] || exit 0
+[ "$run" = 1 ] || [ "$repeat" -gt 0 ] || exit 0
 
-# ---- --run: boot the stock kernel, three rounds, compare ----
+# ---- --run and --repeat: boot the stock kernel ----
 
-# results FILE: the result lines of one round of one selftest, normalised.
-# ksm_functional_tests: its TAP "ok"/"not ok" lines, "Bail out!", the
-# totals, and the exit code.  ksm_tests (one test per invocation): one line
-# per invocation, "OPTIONS: RESULT; exit RC".  Numbers with a fraction
-# (times, speeds) become N.N, hex addresses 0xX.
+# results FILE: the results of one round of one selftest (or of one run of
+# --repeat), one "KEY: RESULT" line per case, normalised: numbers with a
+# fraction (times, speeds) become N.N, hex addresses 0xX.
+# ksm_tests (one case per invocation): KEY is the invocation's options,
+# RESULT its TAP lines and exit code.
+# ksm_functional_tests: KEY is the test each TAP result belongs to, the
+# name of the "# [RUN] test_xxx" line before it, not its TAP number (the
+# numbers shift when a test prints no result, which test_prctl_fork does
+# when its child fails: the child exits -2, the parent sees 254 and
+# test_child_ksm_err() prints nothing).  A test with no result line gets
+# "no result" and its last message.  One more quirk of 6.12's test: the
+# execv() of test_prctl_fork_exec has an argv without its NULL, fails, and
+# the child goes on with the rest of main() (its own [RUN] lines, results
+# and "# Totals:") before the parent prints the result of
+# test_prctl_fork_exec.  A "# Totals:" line with output after it ends such
+# a child: the [RUN]s just before it that the parent runs again after it
+# were the child's, keyed "PARENT_TEST's child > TEST", and the next result
+# is PARENT_TEST's again.  The exit code (0, or 1 if a test failed: it
+# follows from the results) is a row only when it is something else.
 results() {
 	if [ ! -s "$1" ]; then
-		echo "(no output: section ${1##*/} missing)"
+		echo "(no output): section ${1##*/} missing"
 		return
 	fi
 	awk '
-		/^### exit / { print (args == "" ? "" : args ": " acc "; ") "exit " $3; next }
+		# ft_lines: the lines of one ksm_functional_tests invocation, kept
+		# as typ[] (R: [RUN], O: result, T: Totals, M: message), txt[].
+		function ft_add(t, x) { m++; typ[m] = t; txt[m] = x }
+		function ft_report(rc,   i, j, t, x, y, cur, nk, seen, S, seg, back, st, line, msg, res) {
+			# a Totals line followed by more output ends a child
+			for (t = 1; t <= m; t++) {
+				if (typ[t] != "T") continue
+				for (j = t + 1; j <= m; j++) if (typ[j] == "R" || typ[j] == "O") break
+				if (j > m) continue
+				split("", S)
+				for (j = t + 1; j <= m; j++) if (typ[j] == "R") S[txt[j]] = 1
+				for (j = t - 1; j >= 1; j--) if (typ[j] == "R" && !(txt[j] in S)) break
+				if (j < 1) continue
+				for (x = j + 1; x < t; x++) seg[x] = txt[j]
+				back[t] = txt[j]
+			}
+			cur = ""; nk = 0
+			for (i = 1; i <= m; i++) {
+				if (typ[i] == "R") {
+					cur = (i in seg ? seg[i] "\047s child > " : "") txt[i]
+					if (!(cur in seen)) { seen[cur] = 1; key[++nk] = cur }
+				} else if (typ[i] == "T") {
+					if (i in back) cur = back[i]
+				} else if (typ[i] == "M") {
+					if (cur != "") msg[cur] = txt[i]
+				} else {
+					line = txt[i]
+					st = (line ~ /^not ok/) ? "not ok" : "ok"
+					sub(/^(not )?ok [0-9]+ */, "", line)
+					if (line ~ /^# SKIP/) { st = "skip"; sub(/^# SKIP */, "", line) }
+					sub(/^- */, "", line)
+					y = cur == "" ? "(result outside a test)" : cur
+					if (!(y in seen)) { seen[y] = 1; key[++nk] = y }
+					x = (y in res) ? res[y] " + " : ""
+					res[y] = x st (line == "" ? "" : " (" line ")")
+				}
+			}
+			for (i = 1; i <= nk; i++) {
+				y = key[i]
+				if (y in res) print y ": " res[y]
+				else print y ": no result" (y in msg ? " (last message: " msg[y] ")" : "")
+			}
+			if (!nk) print "(no test ran): " (lastmsg == "" ? "no message" : lastmsg)
+			if (rc != 0 && rc != 1) print "exit: " rc
+			m = 0; split("", typ); split("", txt); lastmsg = ""
+		}
+		/^### exit / {
+			if (ft) ft_report($3)
+			else print args ": " acc "; exit " $3
+			next }
 		/^### / { n = split(substr($0, 5), w, " "); args = ""; acc = ""
+			ft = (w[1] == "ksm_functional_tests")
 			for (i = 2; i <= n; i++) args = args (i > 2 ? " " : "") w[i]
 			next }
-		/^(not )?ok [0-9]+/ || /^Bail out!/ || /^# Totals:/ || /^# Planned tests/ {
-			if (args == "") print
-			else if ($0 !~ /^# Totals:/) acc = acc (acc == "" ? "" : "; ") $0 }' "$1" |
+		ft && /^# \[RUN\] / { ft_add("R", $3); next }
+		ft && /^(not )?ok [0-9]+/ { ft_add("O", $0); next }
+		ft && /^# Totals:/ { ft_add("T", $0); next }
+		ft && /^# / && !/^# Planned tests/ { ft_add("M", substr($0, 3)); lastmsg = substr($0, 3); next }
+		ft && /^Bail out!/ { lastmsg = $0; next }
+		ft { next }
+		/^(not )?ok [0-9]+/ || /^Bail out!/ || /^# Planned tests/ {
+			acc = acc (acc == "" ? "" : "; ") $0 }' "$1" |
 		sed -E 's/0x[0-9a-fA-F]+/0xX/g; s/[0-9]+\.[0-9]+/N.N/g; s/[[:space:]]+$//'
 }
 
 # compare3 WITHOUT WITH WITHOUT2 COUNTS: the results of the three rounds
-# row by row, the first two side by side.  A row marked "~" is not the same
-# in the two rounds without the module (the test varies by itself; the
-# second round's row follows in parentheses), one marked "<>" differs with
+# by case (the KEY before the first ": "), in the order the cases first
+# appear; the first two rounds side by side.  A case missing from a round
+# shows as "(missing)".  A row marked "~" is not the same in the two
+# rounds without the module (the case varies by itself; the second
+# round's result follows in parentheses), one marked "<>" differs with
 # the module from both rounds without.  Writes "VARY ONLYWITH" to COUNTS.
 compare3() {
 	awk -v w=56 -v cf="$4" '
-		FILENAME == ARGV[1] { a[FNR] = $0; if (FNR > n) n = FNR; next }
-		FILENAME == ARGV[2] { b[FNR] = $0; if (FNR > n) n = FNR; next }
-		{ c[FNR] = $0; if (FNR > n) n = FNR }
+		{ k = index($0, ": ") ? substr($0, 1, index($0, ": ") - 1) : $0
+		  if (!(k in seen)) { seen[k] = 1; key[++n] = k }
+		  r[FILENAME == ARGV[1] ? 1 : FILENAME == ARGV[2] ? 2 : 3, k] = $0 }
 		END {
 			printf "  %-" w "s | %s\n", "without module", "with module"
 			for (i = 1; i <= n; i++) {
+				k = key[i]
+				for (j = 1; j <= 3; j++) v[j] = ((j, k) in r) ? r[j, k] : k ": (missing)"
 				m = ""
-				if (b[i] != a[i] && b[i] != c[i]) { m = "   <>"; only++ }
-				else if (a[i] != c[i]) { m = "   ~"; vary++ }
-				if (a[i] != c[i]) m = m " (without again: " c[i] ")"
-				printf "  %-" w "s | %s%s\n", a[i], b[i], m
+				if (v[2] != v[1] && v[2] != v[3]) { m = "   <>"; only++ }
+				else if (v[1] != v[3]) { m = "   ~"; vary++ }
+				if (v[1] != v[3]) m = m " (without again: " v[3] ")"
+				printf "  %-" w "s | %s%s\n", v[1], v[2], m
 			}
 			print vary + 0, only + 0 > cf
 		}' "$1" "$2" "$3"
@@ -183,8 +296,110 @@ read -r vmlinuz kdir root ver <<<"$(krp_stock_kernel stock-6.12)" || true
 ko=$(krp_build_module "$kdir" "$ST/build/$ver" "$root")
 repro=$(krp_build_repro "$ST/repro")
 initrd=$ST/initrd.cpio.gz
-out=$ST/out
 krp_initramfs_extra "$initrd" "$ko" "$repro" "$BIN/ksm_tests" "$BIN/ksm_functional_tests"
+
+# tabulate OUT PHASES: --repeat's report from the sections in OUT.
+tabulate() {
+	local out=$1 p i f
+	local -a phases
+	IFS=, read -r -a phases <<<"$2"
+	for p in "${phases[@]}"; do
+		for f in "$out/repeat.$p."[0-9]*; do
+			case $f in *.vmstat | *.trace) continue ;; esac
+			i=${f##*.}
+			results "$f" | sed "s/^/$p $i /"
+		done
+	done >"$out/results.all"
+	for p in "${phases[@]}"; do
+		for f in "$out/repeat.$p."[0-9]*.vmstat; do
+			i=${f%.vmstat}
+			i=${i##*.}
+			awk -v p="$p" -v i="$i" '{ printf "%s %s %s %s\n", p, i, $1, $2 }' "$f"
+		done
+	done >"$out/vmstat.all"
+	# results.all: "PHASE RUN KEY: RESULT".  Per case and result: how many
+	# runs of each phase gave it; then the runs that gave a case another
+	# result than its most common one, with that run's counters.
+	awk -v phases="$2" -v vmf="$out/vmstat.all" '
+		BEGIN { np = split(phases, ph, ",")
+			while ((getline l < vmf) > 0) { split(l, w, " ")
+				vm[w[1], w[2]] = vm[w[1], w[2]] " " w[3] "=" w[4]
+				vt[w[1], w[3]] += w[4]; if (!(w[3] in vs)) { vs[w[3]] = 1; vo[++nv] = w[3] } } }
+		{ p = $1; i = $2; line = substr($0, length(p) + length(i) + 3)
+		  x = index(line, ": "); k = x ? substr(line, 1, x - 1) : line
+		  if (!(k in ks)) { ks[k] = 1; ko[++nk] = k }
+		  if (!((k, line) in seen)) { seen[k, line] = 1; nr[k]++; rl[k, nr[k]] = line }
+		  c[p, line]++; tot[k, line]++; runs[p, line] = runs[p, line] " " i
+		  if (!((p, i) in counted)) { counted[p, i] = 1; nruns[p]++ } }
+		END {
+			printf "  %-70s", "case: result"
+			for (j = 1; j <= np; j++) printf " %8s", ph[j]
+			printf "\n"
+			for (a = 1; a <= nk; a++) {
+				k = ko[a]; best = ""
+				for (b = 1; b <= nr[k]; b++) {
+					line = rl[k, b]
+					if (best == "" || tot[k, line] > tot[k, best]) best = line
+					printf "  %-70s", line
+					for (j = 1; j <= np; j++) printf " %5d/%-2d", c[ph[j], line], nruns[ph[j]]
+					printf "\n"
+				}
+				# a run where the case is missing altogether
+				for (j = 1; j <= np; j++) {
+					miss = nruns[ph[j]]
+					for (b = 1; b <= nr[k]; b++) miss -= c[ph[j], rl[k, b]]
+					if (miss > 0) printf "  %-70s (missing in %d %s runs)\n", k ": (missing)", miss, ph[j]
+				}
+				for (b = 1; b <= nr[k]; b++) if (rl[k, b] != best) other[++no] = rl[k, b]
+			}
+			if (no) print "\n  runs with a less common result:"
+			for (b = 1; b <= no; b++) for (j = 1; j <= np; j++) {
+				if (!((ph[j], other[b]) in runs)) continue
+				n = split(runs[ph[j], other[b]], rr, " ")
+				for (x = 1; x <= n; x++)
+					printf "  %s run %s: %s;%s\n", ph[j], rr[x], other[b], vm[ph[j], rr[x]]
+			}
+			print "\n  counters summed over the runs of a phase:"
+			for (j = 1; j <= np; j++) {
+				printf "  %s:", ph[j]
+				for (x = 1; x <= nv; x++) printf " %s=%d", vo[x], vt[ph[j], vo[x]]
+				printf "\n"
+			}
+		}' "$out/results.all"
+}
+
+if [ "$repeat" -gt 0 ]; then
+	out=$ST/repeat
+	krp_log "booting $ver: ${rcmd//:/ } $repeat times per phase ($rphases)${rset:+, KSM: $rset} (results in $out)"
+	boot_rc=0
+	start=$SECONDS
+	krp_boot "$vmlinuz" "$initrd" "$out" 20000 "krp.plan=ksmrepeat krp.repeat=$repeat krp.phases=$rphases krp.repeat_cmd=$rcmd krp.ksm_trace=$rtrace${rset:+ krp.ksm_set=$rset}" || boot_rc=$?
+	took=$((SECONDS - start))
+	echo
+	echo "${rcmd//:/ } from $(cat "$BIN/SOURCE"), $repeat runs per phase, on $ver, guest $(cat "$out/uname" 2>/dev/null || echo '?')"
+	echo "KSM tunables set before each run: ${rset:-none (boot values)}; numa_balancing $(cat "$out/numa_balancing" 2>/dev/null || echo '?')"
+	tabulate "$out" "$rphases"
+	echo
+	IFS=, read -r -a ph <<<"$rphases"
+	for p in "${ph[@]}"; do
+		echo "seconds in the guest, phase $p: $(cat "$out/repeat.$p.seconds" 2>/dev/null || echo '?')"
+	done
+	echo "boot: ${took}s (qemu exit status $boot_rc)"
+	status=0
+	if [ -n "$(krp_splats "$out/console.log" "$out/dmesg")" ]; then
+		echo "kernel splats:"
+		krp_splats "$out/console.log" "$out/dmesg" | sed 's/^/  /'
+		status=1
+	fi
+	if [ "$boot_rc" != 0 ] || [ ! -s "$out/dmesg" ]; then
+		echo "error: the guest did not finish (qemu exit status $boot_rc; see $out/console.log)" >&2
+		status=1
+	fi
+	exit "$status"
+fi
+
+# ---- --run: three rounds, compare ----
+out=$ST/out
 krp_log "booting $ver: selftests without, with and again without the module (results in $out)"
 boot_rc=0
 start=$SECONDS

@@ -15,43 +15,15 @@
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
-K=/sys/kernel/mm/ksm
-TUNABLES="pages_to_scan sleep_millisecs merge_across_nodes use_zero_pages
-max_page_sharing stable_node_chains_prune_millisecs smart_scan advisor_mode"
+# shellcheck disable=SC1091 # scripts/guest/ksm.sh in the guest
+. /krp/ksm.sh
+
 size=$(param ksm_size 20)
+# shellcheck disable=SC2034 # read by run_one in ksm.sh
 limit=$(param ksm_timeout 150)
 
 # ksm_functional_tests (test_prctl_fork_exec) execs ./ksm_functional_tests
 cd /krp || exit 1
-
-# ksm_save: the KSM tunables at boot, as "NAME VALUE" lines (of a choice
-# such as "[none] scan-time", the one chosen).
-ksm_save() {
-	for _f in run $TUNABLES; do
-		[ -r "$K/$_f" ] && echo "$_f $(sed 's/.*\[\(.*\)\].*/\1/' "$K/$_f")"
-	done >/tmp/ksm.boot
-}
-
-# ksm_restore: unmerge everything, tunables back to boot values; show them.
-ksm_restore() {
-	echo 2 >"$K/run"
-	while read -r _f _v; do
-		[ "$_f" = run ] || echo "$_v" >"$K/$_f"
-	done </tmp/ksm.boot
-	sed -n 's/^run //p' /tmp/ksm.boot >"$K/run"
-	grep . "$K"/* | sed "s|^$K/||"
-}
-
-# run_one NAME ARGS...: one invocation of /krp/NAME, framed, with its exit code.
-run_one() {
-	echo "### $*"
-	_p=$1
-	shift
-	_s=$(date +%s)
-	timeout "$limit" "./$_p" "$@" 2>&1
-	_rc=$?
-	echo "### exit $_rc after $(($(date +%s) - _s))s"
-}
 
 # The ksm_tests cases of run_vmtests.sh (categories ksm and ksm_numa).
 ksm_tests_all() {
