@@ -11,7 +11,10 @@
 # krp.phases=LIST: comma list of "without" and "with" (default
 #   without,with; "with" loads the module, "without" after it unloads it);
 # krp.repeat_cmd=NAME[:ARG...]: the invocation, colons for spaces
-#   (default ksm_functional_tests; e.g. ksm_tests:-N:-m:1);
+#   (default ksm_functional_tests; e.g. ksm_tests:-N:-m:1), or one of the
+#   witness's own case lists in ksm.sh, exactly as plan-selftests.sh runs
+#   them: ksm_tests_all or ksm_functional_all;
+# krp.ksm_size=MIB: area of ksm_tests_all's -H/-P cases (default 20);
 # krp.ksm_set=NAME=VALUE[,...]: KSM tunables set before each run;
 # krp.ksm_trace=1: record the ksm:* trace events of each run and keep them
 #   (section repeat.P.I.trace) for the runs with a result other than "ok";
@@ -26,8 +29,10 @@ phases=$(param phases without,with)
 cmd=$(param repeat_cmd ksm_functional_tests | tr ':' ' ')
 settings=$(param ksm_set "")
 trace=$(param ksm_trace 0)
-# shellcheck disable=SC2034 # read by run_one in ksm.sh
+# shellcheck disable=SC2034 # read by run_one and ksm_tests_all in ksm.sh
 limit=$(param ksm_timeout 150)
+# shellcheck disable=SC2034
+size=$(param ksm_size 20)
 VM="numa_pte_updates numa_hint_faults numa_pages_migrated pgmigrate_success
 pgmigrate_fail thp_fault_alloc"
 
@@ -63,7 +68,10 @@ one() {
 	[ "$trace" = 1 ] && trace_on
 	vmstat_now >/tmp/vm.before
 	# shellcheck disable=SC2086 # the invocation's words
-	run_one $cmd >/tmp/run.out
+	case $cmd in
+	ksm_tests_all | ksm_functional_all) "$cmd" >/tmp/run.out ;;
+	*) run_one $cmd >/tmp/run.out ;;
+	esac
 	vmstat_now >/tmp/vm.after
 	[ "$trace" = 1 ] && echo 0 >"$T/tracing_on"
 	section "repeat.$1.$2" cat /tmp/run.out

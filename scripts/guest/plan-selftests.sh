@@ -6,9 +6,11 @@
 # ksm_functional_tests, built static on the host) in three rounds: without
 # ksm_rmap_probe, with it loaded, and without it again.  Round R of test T
 # goes to section selftests.R.T, where "### T ARGS" and "### exit RC after
-# Ns" frame each invocation.  Before each round the KSM tunables go back to their
-# values at boot and everything merged is unmerged (section
-# selftests.R.ksm_state).
+# Ns" frame each invocation.  Before each selftest of each round the KSM
+# tunables go back to their values at boot and everything merged is
+# unmerged (sections selftests.R.ksm_state and .ksm_state2): the state
+# scripts/selftests.sh --repeat measured the cases in.  The cases
+# themselves, and the tunables some of them need, are in ksm.sh.
 # krp.ksm_size=MIB: area of the -H/-P merge-time cases (default 20;
 # run_vmtests.sh has 100, 25 s each under TCG); krp.ksm_timeout=SECONDS:
 # limit for one invocation (default 150).
@@ -18,29 +20,13 @@
 # shellcheck disable=SC1091 # scripts/guest/ksm.sh in the guest
 . /krp/ksm.sh
 
+# shellcheck disable=SC2034 # read by ksm_tests_all and run_one in ksm.sh
 size=$(param ksm_size 20)
-# shellcheck disable=SC2034 # read by run_one in ksm.sh
+# shellcheck disable=SC2034
 limit=$(param ksm_timeout 150)
 
 # ksm_functional_tests (test_prctl_fork_exec) execs ./ksm_functional_tests
 cd /krp || exit 1
-
-# The ksm_tests cases of run_vmtests.sh (categories ksm and ksm_numa).
-ksm_tests_all() {
-	run_one ksm_tests -H -s "$size"
-	run_one ksm_tests -P -s "$size"
-	run_one ksm_tests -M -p 10
-	run_one ksm_tests -U
-	run_one ksm_tests -Z -p 10 -z 0
-	run_one ksm_tests -Z -p 10 -z 1
-	# With smart_scan's page skipping this case failed 4 and 5 times in
-	# 15 runs with no module loaded (ksmd skips pages the test waits for);
-	# with smart_scan=0, 0 of 15.  The restore of the next round undoes it.
-	[ -w "$K/smart_scan" ] && echo 0 >"$K/smart_scan"
-	run_one ksm_tests -N -m 1
-	[ -w "$K/smart_scan" ] && echo 1 >"$K/smart_scan"
-	run_one ksm_tests -N -m 0
-}
 
 # round NAME: both selftests, and how long each took.
 round() {
@@ -48,7 +34,8 @@ round() {
 	_t0=$(date +%s)
 	section "selftests.$1.ksm_tests" ksm_tests_all
 	_t1=$(date +%s)
-	section "selftests.$1.ksm_functional_tests" run_one ksm_functional_tests
+	section "selftests.$1.ksm_state2" ksm_restore
+	section "selftests.$1.ksm_functional_tests" ksm_functional_all
 	_t2=$(date +%s)
 	section "selftests.$1.seconds" echo \
 		"ksm_tests $((_t1 - _t0)) ksm_functional_tests $((_t2 - _t1))"
