@@ -94,13 +94,13 @@ for p in $(echo "$phases" | tr ',' ' '); do
 	without) [ "$loaded" = 0 ] || section "repeat.$p.rmmod" module_unload; loaded=0 ;;
 	*) echo "unknown phase $p"; exit 1 ;;
 	esac
-	_s=$(date +%s)
+	_p0=$(date +%s)
 	i=1
 	while [ "$i" -le "$n" ]; do
 		one "$p" "$i"
 		i=$((i + 1))
 	done
-	section "repeat.$p.seconds" echo $(($(date +%s) - _s))
+	section "repeat.$p.seconds" echo $(($(date +%s) - _p0))
 	[ "$loaded" = 0 ] || section "repeat.$p.stats" cat "$D/stats"
 done
 [ "$loaded" = 0 ] || section rmmod module_unload
