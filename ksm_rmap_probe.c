@@ -1212,7 +1212,10 @@ static const struct file_operations krp_count_fops = {
  * ------------------------------------------------------------------------
  */
 
-/* Address of a kernel symbol, through the kprobe lookup (0 if none). */
+/*
+ * Entry address of a kernel function, as a function pointer holds it,
+ * through the kprobe lookup (0 if none).
+ */
 static unsigned long krp_symbol_addr(const char *name)
 {
 	struct kprobe kp = { .symbol_name = name };
@@ -1220,7 +1223,7 @@ static unsigned long krp_symbol_addr(const char *name)
 
 	if (register_kprobe(&kp))
 		return 0;
-	addr = (unsigned long)kp.addr;
+	addr = krp_func_entry((unsigned long)kp.addr);
 	unregister_kprobe(&kp);
 	return addr;
 }

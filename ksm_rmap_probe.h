@@ -16,6 +16,7 @@
 #include <linux/rmap.h>
 #include <linux/sched.h>
 #include <linux/mm.h>
+#include <linux/uaccess.h>
 
 /* ------------------------------------------------------------------------
  * Version quirks
@@ -139,6 +140,25 @@ static inline unsigned long krp_vma_pgoff(const struct vm_area_struct *vma)
 	return vma->vm_pgoff;
 }
 #endif
+
+/*
+ * The entry of a function whose kprobe sits at @addr.  With IBT (Debian's
+ * 6.12 and 7.x) a kprobe on a function is placed after its leading ENDBR64,
+ * while a function pointer (rwc->invalid_vma) holds the ENDBR's address:
+ * step back over it, or over the NOP that replaces a sealed one.
+ */
+static inline unsigned long krp_func_entry(unsigned long addr)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	u32 insn;
+
+	if (!get_kernel_nofault(insn, (u32 *)(addr - 4)) &&
+	    (insn == 0xfa1e0ff3 /* endbr64 */ ||
+	     insn == 0xd6401f0f /* nopl -42(%rax) */))
+		return addr - 4;
+#endif
+	return addr;
+}
 
 #ifdef KRP_HAVE_FOLIO_MAPPING_FLAGS
 #define KRP_MAPPING_FLAGS	FOLIO_MAPPING_FLAGS

@@ -95,7 +95,9 @@ for k in "${list[@]}"; do
 	read -r name bz kdir root <<<"$k"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/ab-$name" "$root")
 	initrd=$KRP_CACHE/ab-$name.cpio.gz
-	krp_initramfs_extra "$initrd" "$ko" "$repro" "$rmapst"
+	brd=
+	[ "$root" = - ] || brd=$(ls "$KRP_CACHE"/stock/"$(basename "$(dirname "$bz")")"/brd.ko 2>/dev/null || true)
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$rmapst" ${brd:+"$brd"}
 	krp_log "booting $name: workloads $workloads, sweep $sweep"
 	t1=$SECONDS
 	krp_boot "$bz" "$initrd" "$outdir/$name" 3600 \
@@ -176,15 +178,22 @@ first=${names[0]}
 	echo
 	echo "Upstream's rmap selftest (tools/testing/selftests/mm/rmap.c of linux-source-7.3,"
 	echo "migrate fixture) in the same boot, module loaded, beside the module's verdict:"
-	printf '%-16s %-22s %-13s %-16s %10s %8s\n' kernel release "migrate.ksm" "ksm_and_mremap" "incomplete" missed
+	printf '%-16s %-22s %-12s %-15s %6s %6s   %-8s %8s %6s\n' kernel release "migrate.ksm" "ksm_and_mremap" incompl missed swapped "swap kB" incompl
 	for name in "${names[@]}"; do
 		sv() { awk -v t="migrate.$1" '$1 == t {print $2}' "$outdir/$name/rmapst.times" 2>/dev/null; }
-		printf '%-16s %-22s %-13s %-16s %10s %8s\n' "$name" "$(cat "$outdir/$name/uname")" \
+		sw=$(krp_kv "$outdir/$name/swap.count.repro" swapped)
+		printf '%-16s %-22s %-12s %-15s %6s %6s   %-8s %8s %6s\n' "$name" "$(cat "$outdir/$name/uname")" \
 			"$(sv ksm)" "$(sv ksm_and_mremap)" \
-			"$(v "$name" rmapst incomplete_walks)" "$(v "$name" rmapst missed_mappings)"
+			"$(v "$name" rmapst incomplete_walks)" "$(v "$name" rmapst missed_mappings)" \
+			"${sw:--}" "$(awk '/ after / {for (i = 1; i <= NF; i++) if ($i ~ /^swap_kb=/) print substr($i, 9)}' "$outdir/$name/swap.count.repro" 2>/dev/null)" \
+			"$(if [ -n "$sw" ]; then v "$name" swap.count incomplete_walks; else echo -; fi)"
 	done
-	echo "incomplete / missed: the module's incomplete walks and missed mappings during the"
-	echo "selftest.  They must agree: a kernel that fails ksm_and_mremap misses a mapping."
+	echo "migrate.*, incompl, missed: upstream's selftest and the module's incomplete walks and missed"
+	echo "mappings during it: they must agree (a kernel that fails ksm_and_mremap misses a mapping)."
+	echo "swapped: Hugh Dickins's test as he ran it: the mremap shape, merged, ksmd stopped, then"
+	echo "cgroup memory.reclaim; yes = both mappings of the KSM page became swap entries (pagemap),"
+	echo "swap kB from smaps; incompl: the module's incomplete reclaim walks.  '-': no swap device"
+	echo "in that guest (our own kernels have no block layer)."
 } | tee "$outdir/ab.txt"
 
 # JSON for scripts: the module's stats.json of every run, both modes.

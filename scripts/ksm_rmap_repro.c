@@ -16,6 +16,14 @@
  *           child VMA is linked into the parent's anon_vma tree too.
  *   mremap  Hugh Dickins's shape: two identical pages, the second one
  *           mremap()ed one page further on, so it keeps its old pgoff.
+ *   swap    the mremap shape, walked by reclaim instead of migration, as
+ *           Hugh Dickins ran it: the process joins a memory cgroup
+ *           (--cgroup DIR, cgroup v2, swap needed), and once the pages
+ *           are merged and ksmd stopped, "64M" is written to
+ *           DIR/memory.reclaim (--reclaims times); reports pages_shared
+ *           and pages_sharing before and after, the region's swap (smaps)
+ *           and whether both mappings of the KSM page were swapped out
+ *           (pagemap).
  *
  * Usage: ksm_rmap_repro [--mode split|fork|mremap] [--vmas N] [--dups M]
  *          [--unique U] [--forks K] [--moves R] [--loop SECONDS]
@@ -53,17 +61,19 @@
 
 #define KSM_DIR "/sys/kernel/mm/ksm/"
 
-enum mode { MODE_SPLIT, MODE_FORK, MODE_MREMAP };
-static const char *const mode_names[] = { "split", "fork", "mremap" };
+enum mode { MODE_SPLIT, MODE_FORK, MODE_MREMAP, MODE_SWAP, MODE_NR };
+static const char *const mode_names[] = { "split", "fork", "mremap", "swap" };
 
 static struct {
 	enum mode mode;
 	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
+	long reclaims;
 	int quiet_ksm;
-	const char *start_file;
+	const char *start_file, *cgroup;
 } opt = {
 	.mode = MODE_SPLIT, .vmas = 1000, .dups = 2, .unique = 4, .forks = 2,
-	.moves = 2, .merge_timeout = 120,
+	.moves = 2, .merge_timeout = 120, .reclaims = 5,
+	.cgroup = "/sys/fs/cgroup/krp",
 };
 
 static long moves_done, migrated_count, failed_count;
@@ -323,6 +333,94 @@ static void do_move(void *addr, int verbose)
 		failed_count++;
 }
 
+/* swap mode: move this process into the memory cgroup opt.cgroup. */
+static void join_cgroup(void)
+{
+	char path[PATH_MAX], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", opt.cgroup);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	write_file(path, pid);
+	printf("repro: cgroup=%s\n", opt.cgroup);
+}
+
+/* Swap kB of the VMAs within [start, end), from /proc/self/smaps. */
+static long region_swap_kb(char *start, char *end)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long s, e;
+	char *line = NULL;
+	size_t cap = 0;
+	long kb, sum = 0;
+	int in = 0;
+
+	if (!f)
+		die(errno, "open /proc/self/smaps");
+	while (getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2)
+			in = s >= (unsigned long)start && e <= (unsigned long)end;
+		else if (in && sscanf(line, "Swap: %ld kB", &kb) == 1)
+			sum += kb;
+	}
+	free(line);
+	fclose(f);
+	return sum;
+}
+
+/* Is the page at @addr swapped out (pagemap bit 62)?  -1 if unknown. */
+static int page_swapped(void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t ent;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &ent, sizeof(ent),
+		  (off_t)((uintptr_t)addr / page_size) * sizeof(ent));
+	close(fd);
+	if (n != sizeof(ent))
+		return -1;
+	return !!(ent & (1ULL << 62));
+}
+
+static void print_swap_state(const char *when, char *addr)
+{
+	printf("repro: %s pages_shared=%ld pages_sharing=%ld swap_kb=%ld\n",
+	       when, read_long(KSM_DIR "pages_shared"),
+	       read_long(KSM_DIR "pages_sharing"),
+	       region_swap_kb(addr, addr + 3 * page_size));
+}
+
+/*
+ * swap mode: reclaim the cgroup's memory with the KSM page merged and
+ * ksmd stopped.  Inner page 0 and page 2 (the mremap-moved page 1) map the
+ * KSM page; it is swapped out only if reclaim's rmap walks find both.
+ */
+static void do_reclaim(char *addr)
+{
+	char path[PATH_MAX];
+	long i, failed = 0;
+	int fd, s0, s2;
+
+	snprintf(path, sizeof(path), "%s/memory.reclaim", opt.cgroup);
+	print_swap_state("before", addr);
+	for (i = 0; i < opt.reclaims; i++) {
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			die(errno, "open %s", path);
+		/* EAGAIN: less than asked for could be reclaimed */
+		if (write(fd, "64M", 3) != 3)
+			failed++;
+		close(fd);
+	}
+	s0 = page_swapped(addr);
+	s2 = page_swapped(addr + 2 * page_size);
+	print_swap_state("after", addr);
+	printf("repro: reclaims=%ld reclaims_short=%ld page0_swapped=%d page2_swapped=%d swapped=%s\n",
+	       opt.reclaims, failed, s0, s2, s0 == 1 && s2 == 1 ? "yes" : "no");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -330,7 +428,7 @@ static void usage(FILE *f)
 "Make KSM merge pages reachable through a big anon_vma tree, stop ksmd and\n"
 "migrate the KSM page between NUMA nodes 0 and 1 to run rmap_walk_ksm().\n"
 "\n"
-"  --mode split|fork|mremap  layout to build (default split)\n"
+"  --mode split|fork|mremap|swap  layout to build (default split)\n"
 "  --vmas N             VMAs sharing one anon_vma, split/fork (default 1000)\n"
 "  --dups M             identical pages merged by KSM (default 2)\n"
 "  --unique U           pages with unique content (default 4)\n"
@@ -341,14 +439,19 @@ static void usage(FILE *f)
 "  --start-file PATH    once merged, wait until PATH exists, then move\n"
 "  --merge-timeout SECONDS  give up waiting for KSM (default 120)\n"
 "  --quiet-ksm          do not write to " KSM_DIR "\n"
+"  --cgroup DIR         swap mode: cgroup v2 directory to join and reclaim\n"
+"                       (default /sys/fs/cgroup/krp; must exist, memory on)\n"
+"  --reclaims R         swap mode: writes of 64M to DIR/memory.reclaim (default 5)\n"
 "  -h, --help           show this help\n"
 "\n"
-"mremap mode uses 2 identical pages and ignores --vmas/--dups/--unique.\n"
+"mremap and swap modes use 2 identical pages and ignore --vmas/--dups/--unique;\n"
+"swap mode makes no move_pages() call (--moves is ignored).\n"
 "Needs N >= 2*(M+U)-1.  Run as root.  Examples:\n"
 "  ksm_rmap_repro\n"
 "  ksm_rmap_repro --mode split --vmas 20000 --dups 256 --moves 10\n"
 "  ksm_rmap_repro --mode fork --vmas 5000 --forks 8\n"
-"  ksm_rmap_repro --mode mremap --loop 60\n");
+"  ksm_rmap_repro --mode mremap --loop 60\n"
+"  ksm_rmap_repro --mode swap --cgroup /sys/fs/cgroup/krp\n");
 }
 
 static long parse_num(const char *s, const char *name, long min, long max)
@@ -379,6 +482,7 @@ static void parse_args(int argc, char **argv)
 		{ "loop", &opt.loop, 0, big },
 		{ "merge-timeout", &opt.merge_timeout, 1, big },
 		{ "cpu", &opt.cpu, 0, 4095 },
+		{ "reclaims", &opt.reclaims, 1, 1000 },
 	};
 	const int nnum = sizeof(num) / sizeof(num[0]);
 	struct option lopts[] = {
@@ -386,30 +490,33 @@ static void parse_args(int argc, char **argv)
 		{ "quiet-ksm", no_argument, NULL, 'q' },
 		{ "start-file", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
-		[4 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
+		{ "cgroup", required_argument, NULL, 'g' },
+		[5 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
 	};
 	int c, m;
 
 	/* numeric options: getopt_long() returns their index in num[] */
 	for (c = 0; c < nnum; c++)
-		lopts[4 + c] = (struct option){ num[c].name, required_argument,
+		lopts[5 + c] = (struct option){ num[c].name, required_argument,
 						NULL, c };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		if (c >= 0 && c < nnum) {
 			*num[c].var = parse_num(optarg, num[c].name,
 						num[c].min, num[c].max);
 		} else if (c == 'm') {
-			for (m = 0; m < 3; m++)
+			for (m = 0; m < MODE_NR; m++)
 				if (!strcmp(optarg, mode_names[m]))
 					break;
-			if (m == 3)
-				die(EINVAL, "--mode '%s': expected split, fork or mremap",
+			if (m == MODE_NR)
+				die(EINVAL, "--mode '%s': expected split, fork, mremap or swap",
 				    optarg);
 			opt.mode = m;
 		} else if (c == 'q') {
 			opt.quiet_ksm = 1;
 		} else if (c == 's') {
 			opt.start_file = optarg;
+		} else if (c == 'g') {
+			opt.cgroup = optarg;
 		} else if (c == 'h') {
 			usage(stdout);
 			exit(0);
@@ -424,7 +531,9 @@ static void parse_args(int argc, char **argv)
 	/* Print the effective values: forks only apply to fork mode. */
 	if (opt.mode != MODE_FORK)
 		opt.forks = 0;
-	if (opt.mode == MODE_MREMAP) {
+	if (opt.mode == MODE_SWAP)
+		opt.moves = 0;
+	if (opt.mode == MODE_MREMAP || opt.mode == MODE_SWAP) {
 		opt.vmas = 2;
 		opt.dups = 2;
 		opt.unique = 0;
@@ -463,7 +572,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "repro: warning: no NUMA node 1, migrations will fail\n");
 
 	/* read_long() gives -1 on failure: then write_file() says why */
-	if (opt.mode != MODE_MREMAP &&
+	if (opt.mode == MODE_SWAP)
+		join_cgroup();
+	if (opt.mode != MODE_MREMAP && opt.mode != MODE_SWAP &&
 	    opt.vmas + 64 > read_long("/proc/sys/vm/max_map_count")) {
 		snprintf(buf, sizeof(buf), "%ld", opt.vmas + 1024);
 		write_file("/proc/sys/vm/max_map_count", buf);
@@ -474,11 +585,13 @@ int main(int argc, char **argv)
 
 	seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL ^
 	       ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
-	if (opt.mode == MODE_MREMAP)
+	if (opt.mode == MODE_MREMAP || opt.mode == MODE_SWAP)
 		addr = setup_mremap(seed);
 	else
 		addr = setup_split(seed);
 	wait_merge(opt.dups);
+	if (opt.mode == MODE_SWAP)
+		do_reclaim(addr);
 
 	if (opt.mode == MODE_FORK) {
 		pids = calloc(opt.forks + 1, sizeof(*pids));

@@ -244,7 +244,36 @@ krp_stock_kernel() {
 			krp_die "no /usr/src/linux-headers-$ver in $root after unpacking"
 		touch "$dir/.krp-ready"
 	fi
+	[ -s "$dir/brd.ko" ] || krp_stock_brd "$ver" "$root" "$dir"
 	echo "$dir/vmlinuz /usr/src/linux-headers-$ver $root $ver"
+}
+
+# krp_stock_brd RELEASE ROOT DIR: brd.ko of stock kernel RELEASE (a RAM
+# disk to swap on, for the reclaim tests), decompressed into DIR/brd.ko:
+# from the image package (6.x, already unpacked) or linux-modules-RELEASE
+# (7.x, only that file taken).  A kernel without it just has no swap tests.
+krp_stock_brd() {
+	local ver=$1 root=$2 dir=$3 f
+	f=$(find "$dir/image" -name 'brd.ko*' 2>/dev/null | head -n 1)
+	if [ -z "$f" ]; then
+		krp_sudo rm -rf "$root/tmp/krp-mods"
+		krp_sudo mkdir -p "$root/tmp/krp-mods"
+		# shellcheck disable=SC2016 # the inner sh's $1
+		if krp_sudo chroot "$root" sh -c 'cd /tmp/krp-mods && apt-get download "$1"' \
+			sh "linux-modules-$ver" >>"$KRP_CACHE/stock-$ver.log" 2>&1; then
+			mkdir -p "$dir/modules"
+			dpkg-deb --fsys-tarfile "$root"/tmp/krp-mods/*.deb |
+				tar -x -C "$dir/modules" --wildcards '*/drivers/block/brd.ko*' 2>/dev/null || true
+		fi
+		krp_sudo rm -rf "$root/tmp/krp-mods"
+		f=$(find "$dir/modules" -name 'brd.ko*' 2>/dev/null | head -n 1)
+	fi
+	case $f in
+	'') krp_log "no brd.ko for $ver: no swap tests there"; return 0 ;;
+	*.xz) xz -dc "$f" >"$dir/brd.ko" ;;
+	*.zst) zstd -qdc "$f" >"$dir/brd.ko" ;;
+	*) cp "$f" "$dir/brd.ko" ;;
+	esac
 }
 
 # krp_build_module KDIR OUTDIR [ROOT [MAKEARGS...]]: build ksm_rmap_probe.ko

@@ -16,7 +16,7 @@
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
 #               fork,mremap,concurrent,big,events,timing,control,rmmod,
-#               rmapst,unknown); default all
+#               swap,rmapst,unknown); default all
 # examples:
 #   tests/run.sh                      # everything (cold: about 40 minutes)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
@@ -190,6 +190,35 @@ check_oracle() {
 			"$(s "$p.repro" migrated_count)"
 }
 
+# check_swap KERNEL: Hugh Dickins's shape swapped out by cgroup reclaim.
+# The kernel's outcome (both mappings of the KSM page swapped, KSM pages
+# gone) follows from its walk; the module must count the reclaim walks as
+# ftrace does and classify them (rwc->invalid_vma is set on these walks:
+# on IBT kernels the module must match the function behind its ENDBR).
+check_swap() {
+	local want=yes
+	if [ -z "$brd" ]; then
+		skip "swap: reclaim walks" "no brd.ko for this kernel (no swap device in the guest)"
+		return
+	fi
+	[ "$(krp_kernel_walk "$1")" != v3 ] || want=no
+	check "swap: swap on a RAM disk and a memory cgroup in the guest" \
+		grep -q '^swap: 1 device' "$out/swap.setup"
+	check_oracle swap may-fail
+	# (pages_shared and pages_sharing stay 1 1 after the swap-out: with
+	# ksmd stopped nothing looks the stale stable node up to drop it)
+	eq "swap: the KSM page mapped twice (mremap shape) swapped out ($want): both PTEs swap entries, region Swap kB" \
+		"$want $([ $want = yes ] && echo 8 || echo 0)" \
+		"$(s swap.repro swapped) $(awk '/ after / {for (i = 1; i <= NF; i++) if ($i ~ /^swap_kb=/) print substr($i, 9)}' "$out/swap.repro" 2>/dev/null)"
+	eq "swap: reclaim walks (folio_referenced_one, try_to_unmap_one) seen and all classified" \
+		"yes yes 0" \
+		"$(grep -q ' folio_referenced_one ' "$out/swap.walks" && echo yes || echo no) $(grep -q ' try_to_unmap_one ' "$out/swap.walks" && echo yes || echo no) $(awk 'NR > 1 && $8 == "-"' "$out/swap.walks" 2>/dev/null | grep -c .)"
+	if [ "$want" = yes ]; then
+		eq "swap: no incomplete walk, no missed mapping" "0 0" \
+			"$(s swap.stats incomplete_walks) $(s swap.stats missed_mappings)"
+	fi
+}
+
 # check_rmapst KERNEL: upstream's rmap selftest ran with the module loaded;
 # its verdicts must be what the kernel's walk implies (v3 misses the
 # mremap-moved mapping: ksm_and_mremap fails, every other kernel passes),
@@ -248,7 +277,9 @@ suite() {
 	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	out=$KRP_CACHE/test-out-$name
 	initrd=$KRP_CACHE/test-initrd-$name.cpio.gz
-	krp_initramfs_extra "$initrd" "$ko" "$repro" ${rmapst:+"$rmapst"}
+	brd=$KRP_CACHE/stock/$ver/brd.ko
+	[ -s "$brd" ] || brd=
+	krp_initramfs_extra "$initrd" "$ko" "$repro" ${rmapst:+"$rmapst"} ${brd:+"$brd"}
 	krp_log "booting $ver (TCG); phases: $phases"
 	boot_rc=0
 	krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
@@ -412,6 +443,7 @@ suite() {
 			grep -qE '^rc=[1-9]' "$out/unknown.badwalkers"
 		eq "nothing left loaded after the refused loads" "0" "$(f unknown.loaded)"
 	fi
+	! want swap || check_swap "$name"
 	! want rmapst || check_rmapst "$name"
 	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
 	check "dmesg came back from the guest" test -s "$out/dmesg"

@@ -273,3 +273,20 @@ rmap_selftest() {
 	rm -rf /tmp/rmapst
 	section "$_name.ksm" ksm_state_restore /tmp/ksm.before
 }
+
+# swap_setup: swap on a RAM disk (brd: built in, or /krp/brd.ko from the
+# kernel's own modules), cgroup v2 with the memory controller and a child
+# cgroup /sys/fs/cgroup/krp for the reproducer's swap mode.  Prints what
+# it did; fails if any step does.
+swap_setup() {
+	if [ ! -b /dev/ram0 ]; then
+		[ -f /krp/brd.ko ] || { echo "no /dev/ram0 and no /krp/brd.ko"; return 1; }
+		insmod /krp/brd.ko rd_nr=1 rd_size=131072 || return 1
+	fi
+	mkswap /dev/ram0 >/dev/null && swapon /dev/ram0 || return 1
+	grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts ||
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control || return 1
+	mkdir -p /sys/fs/cgroup/krp || return 1
+	echo "swap: $(grep -c ram0 /proc/swaps) device(s); cgroup /sys/fs/cgroup/krp: $(cat /sys/fs/cgroup/krp/cgroup.controllers)"
+}

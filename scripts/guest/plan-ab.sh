@@ -6,7 +6,9 @@
 # (count=1: iterations, skips, what-if) and once timing only (count=0: the
 # lock hold without the per-iteration probe).  krp.sweep=N,N,... gives the
 # split-mode VMA counts, krp.workloads=split,fork,mremap the workloads.
-# Then upstream's rmap selftest (migrate fixture), if /krp/rmap is there.
+# Then the swap workload (the mremap shape swapped out by cgroup reclaim,
+# if the guest has a RAM disk to swap on: /krp/brd.ko or built in) and
+# upstream's rmap selftest (migrate fixture), if /krp/rmap is there.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
@@ -44,6 +46,16 @@ for w in $workloads; do
 		run mremap --mode mremap --moves 2 ;;
 	esac
 done
+# Hugh Dickins's shape swapped out by cgroup reclaim (if the guest can swap)
+if [ "$(param swap 1)" = 1 ] && swap_setup >/tmp/swap.setup 2>&1; then
+	echo 1 >"$D/count"
+	stats_reset
+	section swap.count.repro "$REPRO" --mode swap --cgroup /sys/fs/cgroup/krp
+	section swap.count.stats cat "$D/stats"
+	section swap.count.walks cat "$D/walks"
+fi
+section swap.setup cat /tmp/swap.setup
+
 # upstream's rmap selftest with the module loaded (if it was packed)
 if [ -x /krp/rmap ]; then
 	stats_reset

@@ -149,6 +149,15 @@ if want rmmod; then
 	module_load
 fi
 
+if want swap; then
+	# Hugh Dickins's test as he ran it: the mremap shape, swapped out by
+	# cgroup reclaim (folio_referenced and try_to_unmap walks)
+	section swap.setup swap_setup
+	if [ -f /sys/fs/cgroup/krp/memory.reclaim ] && grep -q ram0 /proc/swaps; then
+		oracle_phase swap --mode swap --cgroup /sys/fs/cgroup/krp
+	fi
+fi
+
 if want rmapst && [ -x /krp/rmap ]; then
 	# upstream's rmap selftest (migrate fixture) with the module loaded:
 	# its verdicts and the module's incomplete walks must agree
