@@ -337,48 +337,80 @@ static inline unsigned long krp_avc_last(struct anon_vma_chain *avc)
 	return krp_vma_pgoff(avc->vma) + vma_pages(avc->vma) - 1;
 }
 
-/* Leftmost node of the tree overlapping [first, last], or NULL. */
-static struct anon_vma_chain *krp_avc_first(struct rb_root_cached *root,
-					    unsigned long first,
-					    unsigned long last)
+static inline struct anon_vma_chain *krp_avc(struct rb_node *rb)
 {
-	struct rb_node *rb = root->rb_root.rb_node;
+	return rb ? rb_entry(rb, struct anon_vma_chain, rb) : NULL;
+}
 
-	while (rb) {
-		struct anon_vma_chain *avc = rb_entry(rb, struct anon_vma_chain, rb);
-		struct rb_node *left = rb->rb_left;
+/*
+ * Leftmost node overlapping [first, last] in the subtree of @avc, whose
+ * rb_subtree_last is >= @first: one descent, as the kernel's interval tree
+ * does it (the largest last pgoff of a subtree is kept in its root).
+ */
+static struct anon_vma_chain *krp_avc_search(struct anon_vma_chain *avc,
+					     unsigned long first,
+					     unsigned long last)
+{
+	while (avc) {
+		struct anon_vma_chain *left = krp_avc(avc->rb.rb_left);
 
-		if (left && rb_entry(left, struct anon_vma_chain,
-				     rb)->rb_subtree_last >= first) {
-			rb = left;
+		if (left && left->rb_subtree_last >= first) {
+			avc = left;
 			continue;
 		}
 		if (krp_avc_start(avc) > last)
 			return NULL;
 		if (krp_avc_last(avc) >= first)
 			return avc;
-		rb = rb->rb_right;
+		/* then the right subtree holds the largest last pgoff */
+		avc = krp_avc(avc->rb.rb_right);
 	}
 	return NULL;
 }
 
+NOKPROBE_SYMBOL(krp_avc_search);
+
+/* Leftmost node of the tree overlapping [first, last], or NULL. */
+static struct anon_vma_chain *krp_avc_first(struct rb_root_cached *root,
+					    unsigned long first,
+					    unsigned long last)
+{
+	struct anon_vma_chain *top = krp_avc(root->rb_root.rb_node);
+
+	if (!top || top->rb_subtree_last < first)
+		return NULL;
+	return krp_avc_search(top, first, last);
+}
+
 NOKPROBE_SYMBOL(krp_avc_first);
 
-/* The node after @avc (in tree order) overlapping [first, last], or NULL. */
+/*
+ * The node after @avc (in tree order) overlapping [first, last], or NULL:
+ * the right subtree if it can hold one, else up to the first ancestor
+ * reached from its left.  O(height), whatever the range.
+ */
 static struct anon_vma_chain *krp_avc_next(struct anon_vma_chain *avc,
 					   unsigned long first,
 					   unsigned long last)
 {
-	struct rb_node *rb;
+	struct rb_node *rb = avc->rb.rb_right, *from;
 
-	for (rb = rb_next(&avc->rb); rb; rb = rb_next(rb)) {
-		avc = rb_entry(rb, struct anon_vma_chain, rb);
+	for (;;) {
+		if (rb && krp_avc(rb)->rb_subtree_last >= first)
+			return krp_avc_search(krp_avc(rb), first, last);
+		do {
+			from = &avc->rb;
+			rb = rb_parent(from);
+			if (!rb)
+				return NULL;
+			avc = krp_avc(rb);
+			rb = avc->rb.rb_right;
+		} while (rb == from);
 		if (krp_avc_start(avc) > last)
 			return NULL;
 		if (krp_avc_last(avc) >= first)
 			return avc;
 	}
-	return NULL;
 }
 
 NOKPROBE_SYMBOL(krp_avc_next);
@@ -387,7 +419,9 @@ NOKPROBE_SYMBOL(krp_avc_next);
  * What-if, on a kernel that walks [0, ULONG_MAX]: the loop just walked
  * the whole tree; which nodes would a walk over [p, p] have visited, and
  * would it have handed rmap_one() every VMA the full walk did?  Called
- * with the lock held; costs a descent plus the nodes found.
+ * with the lock held, so its cost extends the real hold: a descent per
+ * node found, and at most KRP_WHATIF_MAX_NODES nodes (as many VMAs at one
+ * index as a process has forks); a loop with more is not predicted.
  */
 static void krp_whatif(struct krp_walk *w, struct krp_loop *l, int kind,
 		       unsigned long p)
@@ -398,7 +432,10 @@ static void krp_whatif(struct krp_walk *w, struct krp_loop *l, int kind,
 
 	for (avc = krp_avc_first(l->root, p, p); avc;
 	     avc = krp_avc_next(avc, p, p)) {
-		iterations++;
+		if (++iterations > KRP_WHATIF_MAX_NODES) {
+			wi->truncated_loops++;
+			return;
+		}
 		if (krp_check(w, l, avc->vma) == KRP_HIT)
 			hits++;
 	}
@@ -535,6 +572,7 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	krp_item_next(w, l);
 	w->in_loop = true;
 	l->t_hold = ktime_get_ns();
+	l->mod_ns = l->t_hold - now;
 	return 0;
 }
 
@@ -579,13 +617,21 @@ NOKPROBE_SYMBOL(krp_lock_pre);
 static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct krp_walk *w = krp_find();
-	u64 now;
+	u64 now, mod;
 
 	if (!w || !w->in_loop ||
 	    (struct rw_semaphore *)regs_get_kernel_argument(regs, 0) != w->loop.sem)
 		return 0;
 	now = ktime_get_ns();
 	krp_loop_end(w, now, true);
+	/*
+	 * The hold time stops at @now, but the lock is held until we return:
+	 * our work here (tail search, what-if) and in iter_first lengthen the
+	 * real hold by this much, reported on its own.
+	 */
+	mod = w->loop.mod_ns + (ktime_get_ns() - now);
+	w->sum.module_hold_ns += mod;
+	w->sum.max_module_hold_ns = max(w->sum.max_module_hold_ns, mod);
 	return 0;
 }
 
@@ -626,6 +672,9 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->max_hold_ns = max(to->max_hold_ns, from->max_hold_ns);
 	to->total_hold_ns += from->total_hold_ns;
 	to->max_wait_ns = max(to->max_wait_ns, from->max_wait_ns);
+	to->module_hold_ns += from->module_hold_ns;
+	to->max_module_hold_ns = max(to->max_module_hold_ns,
+				     from->max_module_hold_ns);
 	to->total_wait_ns += from->total_wait_ns;
 	to->max_walk_ns = max(to->max_walk_ns, from->max_walk_ns);
 	to->total_walk_ns += from->total_walk_ns;
@@ -651,6 +700,7 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 					     f->max_loop_iterations);
 		t->missed += f->missed;
 		t->missed_walks += f->missed_walks;
+		t->truncated_loops += f->truncated_loops;
 	}
 	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
 		to->hist_hold[i] += from->hist_hold[i];
@@ -930,22 +980,24 @@ static void krp_show_whatif(struct krp_out *o, const char *name,
 
 	const char * const names[] = {
 		"loops", "iterations", "max_loop_iterations", "missed",
-		"missed_walks",
+		"missed_walks", "truncated_loops",
 	};
 	const u64 vals[] = {
 		wi->loops, wi->iterations, wi->max_loop_iterations, wi->missed,
-		wi->missed_walks,
+		wi->missed_walks, wi->truncated_loops,
 	};
 	int i;
 
 	/*
 	 * Only loops over [0, ULONG_MAX] are predicted.  Where none was (a
 	 * kernel that already walks a narrow range, or no walk yet), there is
-	 * no prediction, and a 0 must not pose as one.
+	 * no prediction, and a 0 must not pose as one; the loop counts
+	 * (predicted, truncated) are counts either way.
 	 */
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(key, sizeof(key), "whatif_%s_%s", name, names[i]);
-		krp_show_u64(o, key, vals[i], ok && (i == 0 || wi->loops));
+		krp_show_u64(o, key, vals[i], ok && (i == 0 || wi->loops ||
+						     i == ARRAY_SIZE(names) - 1));
 	}
 }
 
@@ -971,6 +1023,8 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "max_loop_skip_mm", t->max_loop_skip_mm, c);
 	krp_show_u64(out, "max_hold_ns", t->max_hold_ns, true);
 	krp_show_u64(out, "total_hold_ns", t->total_hold_ns, true);
+	krp_show_u64(out, "module_hold_ns", t->module_hold_ns, true);
+	krp_show_u64(out, "max_module_hold_ns", t->max_module_hold_ns, true);
 	krp_show_u64(out, "max_walk_ns", t->max_walk_ns, true);
 	krp_show_u64(out, "total_walk_ns", t->total_walk_ns, true);
 	krp_show_u64(out, "range_full_loops", t->range_full_loops, true);

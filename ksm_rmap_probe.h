@@ -224,6 +224,7 @@ enum krp_layout {
  * @addr: rmap_item->address & PAGE_MASK (valid if @classify)
  * @mm: rmap_item->mm (compared, never dereferenced; valid if @classify)
  * @t_hold: when the lock was found held (iter_first entry)
+ * @mod_ns: this module's work in the hold before @t_hold (iter_first)
  * @p4: linear page index of @addr in its own VMA (the v4 walk range)
  * @index: the rmap_item's stored linear page index (valid if
  *	@index_walked: the kernel walked exactly [@index, @index])
@@ -247,7 +248,7 @@ struct krp_loop {
 	struct anon_vma_chain *prev;
 	unsigned long addr;
 	struct mm_struct *mm;
-	u64 t_hold;
+	u64 t_hold, mod_ns;
 	unsigned long p4, count_gen, index;
 	u32 iterations, skip_addr, skip_mm, skip_invalid, hits;
 	bool classify, counted, have_p4, own_p4, index_walked;
@@ -256,7 +257,11 @@ struct krp_loop {
 /* What a narrowed walk would have done, for one range kind (v3 or v4). */
 struct krp_whatif {
 	u64 loops, iterations, max_loop_iterations, missed, missed_walks;
+	u64 truncated_loops;	/* not predicted: too many VMAs at the index */
 };
+
+/* Most tree nodes one what-if scan visits under the lock. */
+#define KRP_WHATIF_MAX_NODES	64
 
 enum { KRP_WHATIF_V3, KRP_WHATIF_V4, KRP_WHATIF_NR };
 
@@ -271,6 +276,7 @@ struct krp_totals {
 	u64 skip_addr, skip_mm, skip_invalid, hits;
 	u64 max_loop_iterations, max_loop_skip_addr, max_loop_skip_mm;
 	u64 max_hold_ns, total_hold_ns, max_wait_ns, total_wait_ns;
+	u64 module_hold_ns, max_module_hold_ns;	/* our work inside holds */
 	u64 max_walk_ns, total_walk_ns;
 	u64 range_full_loops, range_narrow_loops, range_index_loops;
 	u64 trylock_contended;	/* loops whose trylock failed */

@@ -120,4 +120,5 @@ for k in "${rows[@]}"; do
 	echo
 	echo "$k: walks $(st "$k" counted walks), loops $(st "$k" counted loops), iterations $(st "$k" counted iterations), range full/index loops $(st "$k" counted range_full_loops)/$(st "$k" counted range_index_loops), incomplete walks $(st "$k" counted incomplete_walks), missed mappings $(st "$k" counted missed_mappings), probe misses $(st "$k" counted probe_misses)/$(st "$k" timed probe_misses), layout $(st "$k" counted layout)"
 	echo "what-if (v3, v4): max iterations per loop $(st "$k" counted whatif_v3_max_loop_iterations), $(st "$k" counted whatif_v4_max_loop_iterations); walks that would miss a mapping $(st "$k" counted whatif_v3_missed_walks), $(st "$k" counted whatif_v4_missed_walks)"
+	echo "the module's own work inside the holds (not in max hold): at most $(st "$k" timed max_module_hold_ns) ns a loop with count=0, $(st "$k" counted max_module_hold_ns) ns with count=1"
 done

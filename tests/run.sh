@@ -309,6 +309,9 @@ suite() {
 			"$e" "$(s split.stats max_loop_iterations) $(s split.stats max_loop_skip_addr)"
 		eq "split: no incomplete walk, no missed mapping" "0 0" \
 			"$(s split.stats incomplete_walks) $(s split.stats missed_mappings)"
+		check "split: the module's own work inside the holds is reported ($(s split.stats module_hold_ns) ns, at most $(s split.stats max_module_hold_ns) in a loop)" \
+			test "$(s split.stats module_hold_ns)" -gt 0 -a \
+			"$(s split.stats max_module_hold_ns)" -le "$(s split.stats module_hold_ns)"
 		eq "split: every loop walks the kernel's range ($range_ok)" "0" \
 			"$(s split.stats "${range_ok% *}")"
 		if [ "$walk" = full ]; then
