@@ -192,8 +192,8 @@ first=${names[0]}
 	echo "mappings during it: they must agree (a kernel that fails ksm_and_mremap misses a mapping)."
 	echo "swapped: Hugh Dickins's test as he ran it: the mremap shape, merged, ksmd stopped, then"
 	echo "cgroup memory.reclaim; yes = both mappings of the KSM page became swap entries (pagemap),"
-	echo "swap kB from smaps; incompl: the module's incomplete reclaim walks.  '-': no swap device"
-	echo "in that guest (our own kernels have no block layer)."
+	echo "swap kB from smaps (4: one mapping swapped, the other still maps the page); incompl: the"
+	echo "module's incomplete reclaim walks.  '-': no swap device in that guest."
 } | tee "$outdir/ab.txt"
 
 # JSON for scripts: the module's stats.json of every run, both modes.
