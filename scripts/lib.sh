@@ -374,17 +374,27 @@ krp_guest_initrd() {
 # ftrace timestamps) is an instruction count, the same from run to run
 # whatever else the host is doing (it counts instructions, not cache
 # misses).  Without it guest time is host time, which other processes on
-# the host inflate.
+# the host inflate.  Under icount QEMU 7.2 can leave the idle vCPU's timer
+# unserved for seconds of guest time: the guest then reports an RCU stall
+# (seen once in about a dozen icount boots, on an idle CPU, with nothing of
+# ours on the stack).  Such boots suppress RCU stall reports; the test
+# suite, which boots without icount, keeps them.  (One vCPU avoids it but
+# lets other tasks preempt the walker inside the hold: max hold 0.80 ms
+# instead of 0.11 ms for 2,000 VMAs on 7.2.)
 krp_boot() {
-	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0 icount=()
+	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0
+	local -a icount=()
 	mkdir -p "$out"
 	rm -f "$out"/*
-	[ -z "${KRP_ICOUNT:-}" ] || icount=(-icount "shift=$KRP_ICOUNT")
+	if [ -n "${KRP_ICOUNT:-}" ]; then
+		icount=(-icount "shift=$KRP_ICOUNT")
+		append="$append rcupdate.rcu_cpu_stall_suppress=1"
+	fi
 	timeout --foreground "$tmo" qemu-system-x86_64 \
 		-accel "${KRP_ACCEL:-tcg,thread=single}" "${icount[@]}" -cpu max -m 2G \
-		-smp 2,sockets=2,cores=1,threads=1 \
 		-object memory-backend-ram,size=1G,id=m0 \
 		-object memory-backend-ram,size=1G,id=m1 \
+		-smp 2,sockets=2,cores=1,threads=1 \
 		-numa node,nodeid=0,memdev=m0,cpus=0 \
 		-numa node,nodeid=1,memdev=m1,cpus=1 \
 		-kernel "$kernel" -initrd "$initrd" \
