@@ -412,10 +412,41 @@ krp_boot() {
 
 # krp_splats FILE...: print kernel splats found in the logs.
 # ("RCU lockdep checking is enabled" is PROVE_RCU's boot banner, not a
-# report; a kmemleak that turned itself off is one.)
+# report; a kmemleak that turned itself off is one.)  One kernel race is
+# left out, counted by krp_known_races instead.
 krp_splats() {
-	grep -hE 'BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|lockdep|possible circular|possible recursive|INFO: task .* blocked|UBSAN|KASAN|kmemleak: [1-9]|kmemleak: (Memory pool empty|Cannot allocate|Kernel memory leak detector disabled)|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
-		"$@" 2>/dev/null | grep -v 'RCU lockdep checking is enabled' || true
+	krp_drop_known_races "$@" |
+		grep -hE 'BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|lockdep|possible circular|possible recursive|INFO: task .* blocked|UBSAN|KASAN|kmemleak: [1-9]|kmemleak: (Memory pool empty|Cannot allocate|Kernel memory leak detector disabled)|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' |
+		grep -v 'RCU lockdep checking is enabled' || true
+}
+
+# The known race: rmmod's try_stop_module() (kernel/module/main.c) drops
+# the module's last reference before it sets MODULE_STATE_GOING; a
+# debugfs open of one of the module's files in between finds the module
+# neither usable nor going and WARNs "debugfs file owner did not clean up
+# at exit" (fs/debugfs/file.c, full_proxy_open_regular), then fails with
+# ENXIO.  Nothing of ours runs there; seen once in some 200 insmod/rmmod
+# cycles under fire (7.2).  KRP_RACE_FILES: the module's debugfs names.
+KRP_RACE_FILES='stats|stats\.json|walks|hist|reset|enable|count'
+
+# krp_drop_known_races FILE...: the logs without the known race's
+# reports (from "cut here" or the message to "end trace").
+krp_drop_known_races() {
+	awk -v re="debugfs file owner did not clean up at exit: ($KRP_RACE_FILES)\$" '
+		{ sub(/\r$/, "") }	# the serial console ends lines with CR LF
+		/------------\[ cut here \]------------/ { held = $0; next }
+		$0 ~ re { skip = 1; held = ""; next }
+		skip && /---\[ end trace/ { skip = 0; next }
+		skip { next }
+		held != "" { print held; held = "" }
+		{ print }
+		END { if (held != "") print held }' "$@" 2>/dev/null
+}
+
+# krp_known_races FILE...: how many times the known race was reported.
+krp_known_races() {
+	cat "$@" 2>/dev/null | tr -d '\r' |
+		grep -cE "debugfs file owner did not clean up at exit: ($KRP_RACE_FILES)\$" || true
 }
 
 # krp_kv FILE KEY: value of "KEY: value" (stats) or "key=value" (repro).
