@@ -17,12 +17,13 @@
  *   mremap  Hugh Dickins's shape: two identical pages, the second one
  *           mremap()ed one page further on, so it keeps its old pgoff.
  *   swap    the mremap shape, walked by reclaim instead of migration, as
- *           Hugh Dickins ran it: the process joins a memory cgroup
- *           (--cgroup DIR, cgroup v2, swap needed), and once the pages
- *           are merged and ksmd stopped, "64M" is written to
- *           DIR/memory.reclaim until the page is swapped out (at most
- *           --reclaims times); reports pages_shared
- *           and pages_sharing before and after, the region's swap (smaps)
+ *           Hugh Dickins ran it: the region's pages are charged to a
+ *           memory cgroup (--cgroup DIR, cgroup v2, swap needed; the
+ *           process goes back to its own cgroup after faulting them),
+ *           and once the pages are merged and ksmd stopped, "64M" is
+ *           written to DIR/memory.reclaim until the page is swapped out
+ *           (at most --reclaims times); reports pages_shared and
+ *           pages_sharing before and after, the region's swap (smaps)
  *           and whether both mappings of the KSM page were swapped out
  *           (pagemap).
  *
@@ -62,19 +63,25 @@
 
 #define KSM_DIR "/sys/kernel/mm/ksm/"
 
-enum mode { MODE_SPLIT, MODE_FORK, MODE_MREMAP, MODE_SWAP, MODE_NR };
-static const char *const mode_names[] = { "split", "fork", "mremap", "swap" };
+enum mode {
+	MODE_SPLIT, MODE_FORK, MODE_MREMAP, MODE_SWAP, MODE_MOVE, MODE_IDLE,
+	MODE_NR
+};
+static const char *const mode_names[] = {
+	"split", "fork", "mremap", "swap", "move", "idle"
+};
 
 static struct {
 	enum mode mode;
 	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
-	long reclaims;
+	long reclaims, pid, calls;
+	unsigned long addr;
 	int quiet_ksm;
 	const char *start_file, *cgroup;
 } opt = {
 	.mode = MODE_SPLIT, .vmas = 1000, .dups = 2, .unique = 4, .forks = 2,
 	.moves = 2, .merge_timeout = 120, .reclaims = 20,
-	.cgroup = "/sys/fs/cgroup/krp",
+	.cgroup = "/sys/fs/cgroup/krp", .calls = 2000,
 };
 
 static long moves_done, migrated_count, failed_count;
@@ -292,33 +299,34 @@ static void wait_merge(long want)
 	ksm_set("run", "0");
 }
 
-/* Node of the page at @addr, or a negative errno. */
-static int page_node(void *addr)
+/* Node of the page at @addr of process @pid (0: this one), or -errno. */
+static int page_node(long pid, void *addr)
 {
 	void *pages[1] = { addr };
 	int status = INT_MIN;
 
-	if (syscall(__NR_move_pages, 0, 1UL, pages, NULL, &status, 0) < 0)
+	if (syscall(__NR_move_pages, pid, 1UL, pages, NULL, &status, 0) < 0)
 		return -errno;
 	return status;
 }
 
-static void do_move(void *addr, int verbose)
+/* Migrate the page at @addr of process @pid (0: this one) to the other node. */
+static void do_move_pid(long pid, void *addr, int verbose)
 {
 	void *pages[1] = { addr };
-	int from = page_node(addr);
+	int from = page_node(pid, addr);
 	int nodes[1] = { from == 0 ? 1 : 0 };
 	int status[1] = { INT_MIN };	/* stays INT_MIN if not written */
 	int err = 0, migrated;
 	long ret, t0;
 
 	t0 = now_us();
-	ret = syscall(__NR_move_pages, 0, 1UL, pages, nodes, status,
+	ret = syscall(__NR_move_pages, pid, 1UL, pages, nodes, status,
 		      MPOL_MF_MOVE_ALL);
 	if (ret < 0)
 		err = errno;
 	t0 = now_us() - t0;
-	migrated = page_node(addr) == nodes[0];
+	migrated = page_node(pid, addr) == nodes[0];
 	if (verbose) {
 		printf("repro: move=%ld from=%d to=%d ret=%ld status=%d migrated=%s us=%ld",
 		       moves_done, from, nodes[0], ret, status[0],
@@ -334,15 +342,49 @@ static void do_move(void *addr, int verbose)
 		failed_count++;
 }
 
-/* swap mode: move this process into the memory cgroup opt.cgroup. */
-static void join_cgroup(void)
+static void do_move(void *addr, int verbose)
+{
+	do_move_pid(0, addr, verbose);
+}
+
+/*
+ * swap mode: the cgroup this process was in (cgroup v2, "0::PATH" in
+ * /proc/self/cgroup) as a directory under the cgroup2 mount.
+ */
+static void own_cgroup(char *dir, size_t len)
+{
+	char line[PATH_MAX], mnt[PATH_MAX] = "", type[64], rel[PATH_MAX] = "";
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	if (!f)
+		die(errno, "open /proc/self/mounts");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %4095s %63s", mnt, type) == 2 &&
+		    !strcmp(type, "cgroup2"))
+			break;
+		else
+			mnt[0] = 0;
+	fclose(f);
+	f = fopen("/proc/self/cgroup", "r");
+	if (!f)
+		die(errno, "open /proc/self/cgroup");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "0::%4095s", rel) == 1)
+			break;
+	fclose(f);
+	if (!mnt[0] || !rel[0])
+		die(ENOENT, "no cgroup v2 mount or no v2 cgroup of this process");
+	snprintf(dir, len, "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+}
+
+/* swap mode: move this process into the cgroup v2 directory @dir. */
+static void join_cgroup(const char *dir)
 {
 	char path[PATH_MAX], pid[32];
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", opt.cgroup);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	write_file(path, pid);
-	printf("repro: cgroup=%s\n", opt.cgroup);
 }
 
 /* Swap kB of the VMAs within [start, end), from /proc/self/smaps. */
@@ -408,9 +450,12 @@ static void do_reclaim(char *addr)
 	print_swap_state("before", addr);
 	/*
 	 * Reclaim until both mappings are swap entries, at most --reclaims
-	 * times: how soon reclaim takes a page it finds referenced depends on
-	 * LRU aging, which is not ours to fix; whether it can unmap the page
-	 * at all is what is measured.
+	 * times.  With nothing but the KSM page in the cgroup one write does
+	 * it: the first scan finds the page referenced (merging left its
+	 * PTEs young) and activates it; having reclaimed nothing, the same
+	 * pass deactivates it (clearing the young bits) and then unmaps it.
+	 * The page may first sit in a per-CPU LRU batch, which the write
+	 * drains before its last attempt.
 	 */
 	for (i = 0; i < opt.reclaims; i++) {
 		fd = open(path, O_WRONLY);
@@ -433,6 +478,77 @@ static void do_reclaim(char *addr)
 	       i, failed, s0, s2, s0 == 1 && s2 == 1 ? "yes" : "no");
 }
 
+static long ns_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static char *map_pages(long n)
+{
+	char *p = mmap(NULL, n * page_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die(errno, "mmap %ld pages", n);
+	return p;
+}
+
+/*
+ * idle mode: what ordinary memory work costs per call, with no KSM page
+ * anywhere: the system calls and faults that take an mm's or an anon_vma's
+ * rwsem, and rmap_walk_anon() (migrating a plain anonymous page).  Under
+ * QEMU -icount shift=0 one guest ns is one instruction, so the per-call
+ * figures of runs with and without ksm_rmap_probe loaded compare exactly.
+ */
+static void do_idle(void)
+{
+	unsigned char vec[1];
+	char *a = map_pages(3), *p;
+	long i, n = opt.calls, t, mincore_ns, mprotect_ns, mmap_ns, fault_ns;
+	long move_ns;
+
+	memset(a, 1, 3 * page_size);	/* an anon_vma, and 3 pages */
+	t = ns_now();
+	for (i = 0; i < n; i++)
+		if (mincore(a, page_size, vec))
+			die(errno, "mincore");
+	mincore_ns = (ns_now() - t) / n;
+	/* split the middle page off and merge it back: the anon_vma lock */
+	t = ns_now();
+	for (i = 0; i < n; i++)
+		if (mprotect(a + page_size, page_size,
+			     i & 1 ? PROT_READ | PROT_WRITE : PROT_READ))
+			die(errno, "mprotect");
+	mprotect_ns = (ns_now() - t) / n;
+	if (mprotect(a + page_size, page_size, PROT_READ | PROT_WRITE))
+		die(errno, "mprotect");
+	t = ns_now();
+	for (i = 0; i < n; i++) {
+		p = map_pages(1);
+		munmap(p, page_size);
+	}
+	mmap_ns = (ns_now() - t) / n;
+	t = ns_now();
+	for (i = 0; i < n; i++) {
+		p = map_pages(1);
+		p[0] = 1;	/* fault a page in, then zap it */
+		munmap(p, page_size);
+	}
+	fault_ns = (ns_now() - t) / n;
+	/* migrations of a plain anonymous page: rmap_walk_anon() twice */
+	t = ns_now();
+	for (i = 0; i < n / 10 + 1; i++)
+		do_move(a, 0);
+	move_ns = (ns_now() - t) / (n / 10 + 1);
+	printf("repro: idle calls=%ld mincore_ns=%ld mprotect_ns=%ld mmap_munmap_ns=%ld fault_ns=%ld move_anon_ns=%ld moves_migrated=%ld\n",
+	       n, mincore_ns, mprotect_ns, mmap_ns, fault_ns, move_ns,
+	       migrated_count);
+	munmap(a, 3 * page_size);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -440,7 +556,7 @@ static void usage(FILE *f)
 "Make KSM merge pages reachable through a big anon_vma tree, stop ksmd and\n"
 "migrate the KSM page between NUMA nodes 0 and 1 to run rmap_walk_ksm().\n"
 "\n"
-"  --mode split|fork|mremap|swap  layout to build (default split)\n"
+"  --mode split|fork|mremap|swap|move  layout to build (default split)\n"
 "  --vmas N             VMAs sharing one anon_vma, split/fork (default 1000)\n"
 "  --dups M             identical pages merged by KSM (default 2)\n"
 "  --unique U           pages with unique content (default 4)\n"
@@ -455,6 +571,11 @@ static void usage(FILE *f)
 "                       (default /sys/fs/cgroup/krp; must exist, memory on)\n"
 "  --reclaims R         swap mode: at most R writes of 64M to DIR/memory.reclaim,\n"
 "                       until both mappings are swapped out (default 20)\n"
+"  --pid P --addr HEX   move mode: build nothing, migrate page HEX of process\n"
+"                       P once (another process's KSM page: its ksm_addr line)\n"
+"  --calls N            idle mode: no KSM; time N mincore, mprotect, mmap+munmap\n"
+"                       and fault calls and N/10+1 migrations of a plain anon\n"
+"                       page, per call (default 2000)\n"
 "  -h, --help           show this help\n"
 "\n"
 "mremap and swap modes use 2 identical pages and ignore --vmas/--dups/--unique;\n"
@@ -464,7 +585,8 @@ static void usage(FILE *f)
 "  ksm_rmap_repro --mode split --vmas 20000 --dups 256 --moves 10\n"
 "  ksm_rmap_repro --mode fork --vmas 5000 --forks 8\n"
 "  ksm_rmap_repro --mode mremap --loop 60\n"
-"  ksm_rmap_repro --mode swap --cgroup /sys/fs/cgroup/krp\n");
+"  ksm_rmap_repro --mode swap --cgroup /sys/fs/cgroup/krp\n"
+"  ksm_rmap_repro --mode move --pid 1234 --addr 7f12a4c00000\n");
 }
 
 static long parse_num(const char *s, const char *name, long min, long max)
@@ -496,6 +618,8 @@ static void parse_args(int argc, char **argv)
 		{ "merge-timeout", &opt.merge_timeout, 1, big },
 		{ "cpu", &opt.cpu, 0, 4095 },
 		{ "reclaims", &opt.reclaims, 1, 1000 },
+		{ "pid", &opt.pid, 1, INT_MAX },
+		{ "calls", &opt.calls, 1, big },
 	};
 	const int nnum = sizeof(num) / sizeof(num[0]);
 	struct option lopts[] = {
@@ -504,13 +628,15 @@ static void parse_args(int argc, char **argv)
 		{ "start-file", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "cgroup", required_argument, NULL, 'g' },
-		[5 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
+		{ "addr", required_argument, NULL, 'a' },
+		[6 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
 	};
+	char *end;
 	int c, m;
 
 	/* numeric options: getopt_long() returns their index in num[] */
 	for (c = 0; c < nnum; c++)
-		lopts[5 + c] = (struct option){ num[c].name, required_argument,
+		lopts[6 + c] = (struct option){ num[c].name, required_argument,
 						NULL, c };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		if (c >= 0 && c < nnum) {
@@ -521,7 +647,7 @@ static void parse_args(int argc, char **argv)
 				if (!strcmp(optarg, mode_names[m]))
 					break;
 			if (m == MODE_NR)
-				die(EINVAL, "--mode '%s': expected split, fork, mremap or swap",
+				die(EINVAL, "--mode '%s': expected split, fork, mremap, swap, move or idle",
 				    optarg);
 			opt.mode = m;
 		} else if (c == 'q') {
@@ -530,6 +656,11 @@ static void parse_args(int argc, char **argv)
 			opt.start_file = optarg;
 		} else if (c == 'g') {
 			opt.cgroup = optarg;
+		} else if (c == 'a') {
+			errno = 0;
+			opt.addr = strtoul(optarg, &end, 16);
+			if (errno || *end || !opt.addr)
+				die(EINVAL, "--addr '%s': expected a hex address", optarg);
 		} else if (c == 'h') {
 			usage(stdout);
 			exit(0);
@@ -541,6 +672,8 @@ static void parse_args(int argc, char **argv)
 	if (optind < argc)
 		die(EINVAL, "unexpected argument '%s'", argv[optind]);
 
+	if (opt.mode == MODE_MOVE ? !opt.pid || !opt.addr : opt.pid || opt.addr)
+		die(EINVAL, "--pid and --addr go with --mode move, and it needs both");
 	/* Print the effective values: forks only apply to fork mode. */
 	if (opt.mode != MODE_FORK)
 		opt.forks = 0;
@@ -559,6 +692,7 @@ static void parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	char home[PATH_MAX];
 	int pfd[2] = { -1, -1 };
 	pid_t *pids = NULL;
 	uint64_t seed;
@@ -575,6 +709,13 @@ int main(int argc, char **argv)
 	       mode_names[opt.mode], opt.vmas, opt.dups, opt.unique,
 	       opt.forks, opt.moves, opt.loop, opt.merge_timeout);
 
+	if (opt.mode == MODE_MOVE) {
+		/* the page's own process built it; this one only walks it */
+		do_move_pid(opt.pid, (void *)opt.addr, 1);
+		printf("repro: done\n");
+		return 0;
+	}
+
 	/* Run on one CPU (0: pages start out on node 0). */
 	CPU_ZERO(&cpus);
 	CPU_SET(opt.cpu, &cpus);
@@ -584,9 +725,13 @@ int main(int argc, char **argv)
 	if (access("/sys/devices/system/node/node1", F_OK))
 		fprintf(stderr, "repro: warning: no NUMA node 1, migrations will fail\n");
 
+	if (opt.mode == MODE_IDLE) {
+		do_idle();
+		printf("repro: done\n");
+		return 0;
+	}
+
 	/* read_long() gives -1 on failure: then write_file() says why */
-	if (opt.mode == MODE_SWAP)
-		join_cgroup();
 	if (opt.mode != MODE_MREMAP && opt.mode != MODE_SWAP &&
 	    opt.vmas + 64 > read_long("/proc/sys/vm/max_map_count")) {
 		snprintf(buf, sizeof(buf), "%ld", opt.vmas + 1024);
@@ -598,11 +743,30 @@ int main(int argc, char **argv)
 
 	seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL ^
 	       ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
-	if (opt.mode == MODE_MREMAP || opt.mode == MODE_SWAP)
+	if (opt.mode == MODE_SWAP) {
+		/*
+		 * Only the region's pages are charged to the cgroup: this
+		 * process's own stack and heap, faulted back in as soon as
+		 * reclaim takes them, would be reclaimed in every pass, and
+		 * a pass that reclaims something never deactivates: the KSM
+		 * page, activated by its first (referenced) walk, would stay
+		 * on the active list for good, by chance of timing.  With the
+		 * KSM page alone in the cgroup one write to memory.reclaim
+		 * ages it and swaps it out (or shows that it cannot be).
+		 */
+		own_cgroup(home, sizeof(home));
+		join_cgroup(opt.cgroup);
 		addr = setup_mremap(seed);
-	else
+		join_cgroup(home);
+		printf("repro: cgroup=%s (region charged there, then back to %s)\n",
+		       opt.cgroup, home);
+	} else if (opt.mode == MODE_MREMAP) {
+		addr = setup_mremap(seed);
+	} else {
 		addr = setup_split(seed);
+	}
 	wait_merge(opt.dups);
+	printf("repro: pid=%d ksm_addr=%lx\n", getpid(), (unsigned long)addr);
 	if (opt.mode == MODE_SWAP)
 		do_reclaim(addr);
 
