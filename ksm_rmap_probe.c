@@ -14,9 +14,11 @@
  *
  * The pipeline, in the order of this file:
  *  1. hooks: a kretprobe on rmap_walk_ksm() opens and closes a walk;
- *     kprobes on anon_vma_interval_tree_iter_first() and _iter_next() see
- *     each loop and each visited VMA; kprobes on down_read() and up_read()
- *     give the edges of the anon_vma lock.
+ *     kprobes on its calls (the call instructions inside rmap_walk_ksm(),
+ *     found at load, not the functions called: nothing else pays) to
+ *     anon_vma_interval_tree_iter_first() and _iter_next() see each loop
+ *     and each visited VMA; those to down_read() and up_read() give the
+ *     edges of the anon_vma lock.
  *  2. per-task state: the walk lives in its kretprobe instance; a lock-free
  *     table maps the walking task to it, so the other probes find it.
  *     Walks run concurrently, from ksmd, kswapd, kcompactd and user tasks.
@@ -41,6 +43,8 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/ktime.h>
+#include <linux/kallsyms.h>
+#include <linux/tracepoint.h>
 
 #include "ksm_rmap_probe.h"
 #define CREATE_TRACE_POINTS
@@ -177,6 +181,35 @@ static void krp_detach(void)
 }
 
 NOKPROBE_SYMBOL(krp_detach);
+
+/*
+ * A walker that dies inside rmap_walk_ksm() (an oops in rmap_one(), say)
+ * never returns through the kretprobe: its instance is recycled when the
+ * task is freed, without our handler.  Its slot would keep the dead task,
+ * which a new task_struct at the same address would match.  Every exiting
+ * task passes the sched_process_exit tracepoint first (before exit_mm());
+ * one that still holds a slot lost its walk: count it and free the slot.
+ * Any other exiting task pays one atomic_read() while no walk is running.
+ */
+static atomic_long_t krp_walks_lost;
+
+static void krp_task_exit(KRP_EXIT_PROBE_ARGS)
+{
+	if (p != current || !krp_my_slot())
+		return;
+	atomic_long_inc(&krp_walks_lost);
+	krp_detach();
+	pr_warn_ratelimited("walker %d (%s) died inside %s: its walk is lost (walks_lost)\n",
+			    task_pid_nr(p), p->comm, walk_sym);
+}
+
+static struct tracepoint *krp_exit_tp;
+
+static void __init krp_find_exit_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exit"))
+		krp_exit_tp = tp;
+}
 
 /* ------------------------------------------------------------------------
  * 3. Loop accounting
@@ -532,7 +565,18 @@ NOKPROBE_SYMBOL(krp_loop_end);
 /* ------------------------------------------------------------------------
  * 1. Hooks (kprobe handlers: lean, no locks, no allocation)
  * ------------------------------------------------------------------------
+ *
+ * A kprobe on a call instruction is a breakpoint: its handler runs in the
+ * int3 exception, which the kernel enters as an NMI.  So every clock read
+ * here is the NMI-safe one (ktime_get() is not: lockdep says so), in the
+ * kretprobe handlers too, so that all times of a walk share one clock.
  */
+static inline u64 krp_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+NOKPROBE_SYMBOL(krp_now);
 
 /* iter_first(root, first, last): the lock is held, a loop starts. */
 static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
@@ -543,7 +587,7 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (!w)
 		return 0;
-	now = ktime_get_ns();
+	now = krp_now();
 	if (w->in_loop) {
 		w->sum.probe_misses++;	/* the last loop's up_read() */
 		krp_loop_end(w, now, false);
@@ -571,7 +615,7 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	l->counted = READ_ONCE(count);
 	krp_item_next(w, l);
 	w->in_loop = true;
-	l->t_hold = ktime_get_ns();
+	l->t_hold = krp_now();
 	l->mod_ns = l->t_hold - now;
 	return 0;
 }
@@ -588,7 +632,7 @@ static int krp_next_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	avc = (struct anon_vma_chain *)regs_get_kernel_argument(regs, 0);
 	if (avc->anon_vma != w->loop.anon_vma)
-		return 0;	/* some other tree walked inside rmap_one() */
+		return 0;	/* not the tree of this loop: cannot happen */
 	w->loop.prev = avc;
 	w->loop.iterations++;
 	if (w->loop.classify)
@@ -607,7 +651,7 @@ static int krp_lock_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	w->waiting = true;
 	w->wait_sem = (struct rw_semaphore *)regs_get_kernel_argument(regs, 0);
-	w->t_wait = ktime_get_ns();
+	w->t_wait = krp_now();
 	return 0;
 }
 
@@ -622,14 +666,14 @@ static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!w || !w->in_loop ||
 	    (struct rw_semaphore *)regs_get_kernel_argument(regs, 0) != w->loop.sem)
 		return 0;
-	now = ktime_get_ns();
+	now = krp_now();
 	krp_loop_end(w, now, true);
 	/*
 	 * The hold time stops at @now, but the lock is held until we return:
 	 * our work here (tail search, what-if) and in iter_first lengthen the
 	 * real hold by this much, reported on its own.
 	 */
-	mod = w->loop.mod_ns + (ktime_get_ns() - now);
+	mod = w->loop.mod_ns + (krp_now() - now);
 	w->sum.module_hold_ns += mod;
 	w->sum.max_module_hold_ns = max(w->sum.max_module_hold_ns, mod);
 	return 0;
@@ -805,7 +849,7 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		this_cpu_inc(krp_stats->probe_misses);
 		return 1;
 	}
-	w->t_start = ktime_get_ns();
+	w->t_start = krp_now();
 	return 0;
 }
 
@@ -816,7 +860,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct krp_walk *w = (struct krp_walk *)ri->data;
 	struct krp_totals *s = &w->sum;
-	u64 now = ktime_get_ns();
+	u64 now = krp_now();
 	struct krp_record r;
 	enum krp_end end;
 	int i;
@@ -846,13 +890,15 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	s->total_walk_ns = now - w->t_start;
 	s->max_walk_ns = s->total_walk_ns;
 	/*
-	 * A walk that went through everything yet handed fewer VMAs to
-	 * rmap_one() than the folio has mappings cannot have found them all.
+	 * A walk that went through everything yet found fewer VMAs than the
+	 * folio has mappings cannot have found them all.  Found: handed to
+	 * rmap_one(), or refused by invalid_vma() (cgroup reclaim refuses
+	 * the VMAs of other cgroups' mms: they do map the page).
 	 */
 	if (end == KRP_END_COMPLETE && w->classify && w->mapcount >= 0 &&
-	    s->hits < w->mapcount) {
+	    s->hits + s->skip_invalid < w->mapcount) {
 		s->incomplete_walks = 1;
-		s->missed_mappings = w->mapcount - s->hits;
+		s->missed_mappings = w->mapcount - s->hits - s->skip_invalid;
 	}
 	for (i = 0; i < KRP_WHATIF_NR; i++)
 		s->whatif[i].missed_walks = w->whatif_miss[i];
@@ -876,12 +922,20 @@ static struct kretprobe krp_walk_probe = {
 
 enum { KRP_P_FIRST, KRP_P_NEXT, KRP_P_LOCK, KRP_P_UNLOCK, KRP_P_NR };
 
-static struct kprobe krp_probes[KRP_P_NR] = {
-	[KRP_P_FIRST]	= { .pre_handler = krp_first_pre },
-	[KRP_P_NEXT]	= { .pre_handler = krp_next_pre },
-	[KRP_P_LOCK]	= { .pre_handler = krp_lock_pre },
-	[KRP_P_UNLOCK]	= { .pre_handler = krp_unlock_pre },
+static const kprobe_pre_handler_t krp_pre[KRP_P_NR] = {
+	[KRP_P_FIRST]	= krp_first_pre,
+	[KRP_P_NEXT]	= krp_next_pre,
+	[KRP_P_LOCK]	= krp_lock_pre,
+	[KRP_P_UNLOCK]	= krp_unlock_pre,
 };
+
+/*
+ * One kprobe per call site in rmap_walk_ksm(): it calls each function
+ * once or twice (up_read() also as a tail call on the way out).
+ */
+#define KRP_SITES_MAX	4
+static struct kprobe krp_probes[KRP_P_NR][KRP_SITES_MAX];
+static unsigned int krp_sites[KRP_P_NR];
 
 /* kprobe misses are counters of their own; a reset remembers a baseline. */
 static unsigned long krp_missed_base;
@@ -889,10 +943,11 @@ static unsigned long krp_missed_base;
 static unsigned long krp_missed_now(void)
 {
 	unsigned long n = krp_walk_probe.kp.nmissed + krp_walk_probe.nmissed;
-	int i;
+	unsigned int k, i;
 
-	for (i = 0; i < KRP_P_NR; i++)
-		n += krp_probes[i].nmissed;
+	for (k = 0; k < KRP_P_NR; k++)
+		for (i = 0; i < krp_sites[k]; i++)
+			n += krp_probes[k][i].nmissed;
 	return n;
 }
 
@@ -1046,6 +1101,8 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	for (i = 0; i < KRP_WHATIF_NR; i++)
 		krp_show_whatif(out, i == KRP_WHATIF_V3 ? "v3" : "v4",
 				&t->whatif[i], c);
+	krp_show_u64(out, "walks_lost", atomic_long_read(&krp_walks_lost), true);
+	krp_show_u64(out, "walks_in_flight", atomic_read(&krp_active), true);
 	krp_show_u64(out, "anomalies", t->anomalies, true);
 	krp_show_u64(out, "probe_misses", t->probe_misses +
 		     (krp_missed_now() - READ_ONCE(krp_missed_base)), true);
@@ -1155,6 +1212,7 @@ static void krp_reset(void)
 	krp_ring_seq = 0;
 	raw_spin_unlock_irq(&krp_ring_lock);
 	WRITE_ONCE(krp_missed_base, krp_missed_now());
+	atomic_long_set(&krp_walks_lost, 0);
 	WRITE_ONCE(krp_gen, krp_gen + 1);
 	mutex_unlock(&krp_reset_lock);
 }
@@ -1215,17 +1273,31 @@ static const struct file_operations krp_enable_fops = {
 /*
  * count=1 probes every iter_next() call: exact iterations and skips, but
  * each iteration pays for the probe, inside the lock hold.  count=0 turns
- * that probe off (the call site goes back to a NOP) and times the lock
+ * that probe off (the call instruction is put back) and times the lock
  * and the walk only.  A loop that spans a switch is counted as neither.
  */
 static DEFINE_MUTEX(krp_count_lock);
+
+static int krp_next_sites(bool on)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < krp_sites[KRP_P_NEXT]; i++) {
+		ret = on ? enable_kprobe(&krp_probes[KRP_P_NEXT][i]) :
+			   disable_kprobe(&krp_probes[KRP_P_NEXT][i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
 
 static int krp_set_count(bool on)
 {
 	int ret;
 
 	if (on) {
-		ret = enable_kprobe(&krp_probes[KRP_P_NEXT]);
+		ret = krp_next_sites(true);
 		if (ret)
 			return ret;
 	}
@@ -1233,7 +1305,7 @@ static int krp_set_count(bool on)
 	smp_wmb();	/* a loop that sees the new generation sees @count */
 	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
 	if (!on)
-		return disable_kprobe(&krp_probes[KRP_P_NEXT]);
+		return krp_next_sites(false);
 	return 0;
 }
 
@@ -1324,12 +1396,155 @@ static int __init krp_check_syms(void)
 	return 0;
 }
 
-static int __init krp_init(void)
+/* What kallsyms says of an address (init only, off the stack). */
+static char krp_said[KSYM_SYMBOL_LEN] __initdata;
+
+/*
+ * Size of the function that starts at @entry, from kallsyms; 0 if unknown
+ * (then @buf holds what kallsyms said).
+ */
+static unsigned long __init krp_func_size(unsigned long entry, char *buf)
+{
+	unsigned long off, size;
+	char *p;
+
+	sprint_symbol(buf, entry);
+	p = strrchr(buf, '+');
+	if (!p || sscanf(p, "+%lx/%lx", &off, &size) != 2 || off)
+		return 0;
+	return size;
+}
+
+/*
+ * Probe every direct call (or jump) to @target in @text, a copy of the
+ * code at @start: the call instruction runs with the arguments in place
+ * and, for up_read(), the lock still held, just as the callee's entry.
+ */
+static int __init krp_probe_sites(unsigned int k, const u8 *text,
+				  unsigned long start, unsigned long size,
+				  unsigned long target)
+{
+	unsigned long off, dest;
+	struct kprobe *p;
+	int ret;
+
+	for (off = 0; off < size; off++) {
+		dest = krp_branch_dest(text + off, size - off, start + off);
+		if (!dest || dest > target || dest + KRP_CALL_PAD < target)
+			continue;
+		if (krp_sites[k] == KRP_SITES_MAX)
+			return -E2BIG;
+		p = &krp_probes[k][krp_sites[k]];
+		memset(p, 0, sizeof(*p));
+		p->addr = (kprobe_opcode_t *)(start + off);
+		p->pre_handler = krp_pre[k];
+		if (k == KRP_P_NEXT && !count)
+			p->flags |= KPROBE_FLAG_DISABLED;
+		ret = register_kprobe(p);
+		if (ret == -EILSEQ)
+			continue;	/* the bytes are inside another instruction */
+		if (ret)
+			return ret;
+		krp_sites[k]++;
+	}
+	return 0;
+}
+
+static void krp_unprobe_sites(void)
+{
+	struct kprobe *kps[KRP_P_NR * KRP_SITES_MAX];
+	unsigned int k, i, n = 0;
+
+	for (k = 0; k < KRP_P_NR; k++)
+		for (i = 0; i < krp_sites[k]; i++)
+			kps[n++] = &krp_probes[k][i];
+	if (n)
+		unregister_kprobes(kps, n);
+	memset(krp_sites, 0, sizeof(krp_sites));
+}
+
+/*
+ * Find and probe the calls rmap_walk_ksm() makes to the four functions,
+ * in its own code and in its out-of-line ".cold" part if it has one.  The
+ * code is copied first: a registered kprobe may rewrite the bytes.
+ */
+static int __init krp_probe_walk(void)
 {
 	const char *syms[KRP_P_NR] = {
 		[KRP_P_FIRST] = first_sym, [KRP_P_NEXT] = next_sym,
 		[KRP_P_LOCK] = lock_sym, [KRP_P_UNLOCK] = unlock_sym,
 	};
+	unsigned long target[KRP_P_NR], start[2], size[2] = { 0, 0 };
+	char cold[KSYM_NAME_LEN];
+	u8 *text[2] = { NULL, NULL };
+	unsigned int k, r;
+	int ret = 0;
+
+	for (k = 0; k < KRP_P_NR; k++) {
+		target[k] = krp_symbol_addr(syms[k]);
+		if (!target[k]) {
+			pr_err("cannot probe %s: error %d (no such symbol in this kernel)\n",
+			       syms[k], -ENOENT);
+			return -ENOENT;
+		}
+	}
+	start[0] = krp_symbol_addr(walk_sym);
+	if (start[0])
+		size[0] = krp_func_size(start[0], krp_said);
+	if (!size[0]) {
+		pr_err("cannot probe %s: error %d (%s)\n", walk_sym, -ENOENT,
+		       start[0] ? "no size from kallsyms" : "no such symbol in this kernel");
+		if (start[0])
+			pr_err("kallsyms says %pS is '%s'\n", (void *)start[0], krp_said);
+		return -ENOENT;
+	}
+	snprintf(cold, sizeof(cold), "%s.cold", walk_sym);
+	start[1] = krp_symbol_addr(cold);
+	if (start[1])
+		size[1] = krp_func_size(start[1], krp_said);
+	for (r = 0; r < 2 && size[r]; r++) {
+		text[r] = kmalloc(size[r], GFP_KERNEL);
+		if (!text[r]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (copy_from_kernel_nofault(text[r], (void *)start[r], size[r])) {
+			ret = -EFAULT;
+			goto out;
+		}
+	}
+	for (k = 0; k < KRP_P_NR; k++) {
+		for (r = 0; r < 2 && text[r] && !ret; r++)
+			ret = krp_probe_sites(k, text[r], start[r], size[r],
+					      target[k]);
+		if (ret) {
+			pr_err("cannot probe the calls to %s in %s: error %d\n",
+			       syms[k], walk_sym, ret);
+			break;
+		}
+		if (!krp_sites[k]) {
+			pr_err("cannot probe %s: %s never calls it (error %d)\n",
+			       syms[k], walk_sym, -ENOENT);
+			ret = -ENOENT;
+			break;
+		}
+	}
+	if (ret)
+		krp_unprobe_sites();
+	else
+		pr_info("call sites probed in %s: %u %s, %u %s, %u %s, %u %s\n",
+			walk_sym, krp_sites[KRP_P_FIRST], first_sym,
+			krp_sites[KRP_P_NEXT], next_sym,
+			krp_sites[KRP_P_LOCK], lock_sym,
+			krp_sites[KRP_P_UNLOCK], unlock_sym);
+out:
+	kfree(text[0]);
+	kfree(text[1]);
+	return ret;
+}
+
+static int __init krp_init(void)
+{
 	int i, ret;
 
 	ret = krp_check_syms();
@@ -1349,17 +1564,18 @@ static int __init krp_init(void)
 	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid); i++)
 		krp_pure_invalid_addr[i] = krp_symbol_addr(krp_pure_invalid[i]);
 
-	if (!count)
-		krp_probes[KRP_P_NEXT].flags |= KPROBE_FLAG_DISABLED;
-	for (i = 0; i < KRP_P_NR; i++) {
-		krp_probes[i].symbol_name = syms[i];
-		ret = register_kprobe(&krp_probes[i]);
-		if (ret) {
-			pr_err("cannot probe %s: error %d%s\n", syms[i], ret,
-			       ret == -ENOENT ? " (no such symbol in this kernel)" : "");
-			goto err_probes;
-		}
+	for_each_kernel_tracepoint(krp_find_exit_tp, NULL);
+	ret = -ENOENT;
+	if (krp_exit_tp)
+		ret = tracepoint_probe_register(krp_exit_tp,
+						(void *)krp_task_exit, NULL);
+	if (ret) {
+		pr_err("cannot attach to the sched_process_exit tracepoint: error %d\n", ret);
+		goto err_free;
 	}
+	ret = krp_probe_walk();
+	if (ret)
+		goto err_tp;
 	krp_walk_probe.kp.symbol_name = walk_sym;
 	krp_walk_probe.maxactive = max_walkers;
 	ret = register_kretprobe(&krp_walk_probe);
@@ -1383,8 +1599,10 @@ static int __init krp_init(void)
 	return 0;
 
 err_probes:
-	while (--i >= 0)
-		unregister_kprobe(&krp_probes[i]);
+	krp_unprobe_sites();
+err_tp:
+	tracepoint_probe_unregister(krp_exit_tp, (void *)krp_task_exit, NULL);
+	tracepoint_synchronize_unregister();
 err_free:
 	free_percpu(krp_stats);
 	kfree(krp_slots);
@@ -1393,18 +1611,15 @@ err_free:
 
 static void __exit krp_exit(void)
 {
-	struct kprobe *kps[KRP_P_NR];
-	int i;
-
 	debugfs_remove_recursive(krp_dir);
 	/*
 	 * Loop probes go first: once the kretprobe is gone a walk in flight
 	 * may free its instance, and nothing may look it up after that.
 	 */
-	for (i = 0; i < KRP_P_NR; i++)
-		kps[i] = &krp_probes[i];
-	unregister_kprobes(kps, KRP_P_NR);
+	krp_unprobe_sites();
 	unregister_kretprobe(&krp_walk_probe);
+	tracepoint_probe_unregister(krp_exit_tp, (void *)krp_task_exit, NULL);
+	tracepoint_synchronize_unregister();
 	pr_info("unloaded; %lu probe hits missed\n", krp_missed_now());
 	free_percpu(krp_stats);
 	kfree(krp_slots);

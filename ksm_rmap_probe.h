@@ -17,6 +17,9 @@
 #include <linux/sched.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
+#ifdef CONFIG_X86_KERNEL_IBT
+#include <asm/ibt.h>
+#endif
 
 /* ------------------------------------------------------------------------
  * Version quirks
@@ -152,13 +155,55 @@ static inline unsigned long krp_func_entry(unsigned long addr)
 #ifdef CONFIG_X86_KERNEL_IBT
 	u32 insn;
 
+	/* the poison differs: osp nopl (%rax) to 6.x, nopl -42(%rax) in 7.x */
 	if (!get_kernel_nofault(insn, (u32 *)(addr - 4)) &&
-	    (insn == 0xfa1e0ff3 /* endbr64 */ ||
-	     insn == 0xd6401f0f /* nopl -42(%rax) */))
+	    (insn == gen_endbr() || insn == gen_endbr_poison()))
 		return addr - 4;
 #endif
 	return addr;
 }
+
+/*
+ * x86-64: if the bytes at @p (@n of them, at address @ip) start a direct
+ * call, jump or conditional jump with a 32-bit displacement, its target;
+ * else 0.  The module probes the call sites of the tree iterators and
+ * the lock inside rmap_walk_ksm() this way, not the functions themselves,
+ * which every other caller would pay for.  A match that is not really an
+ * instruction boundary is refused by register_kprobe() (-EILSEQ).
+ */
+static inline unsigned long krp_branch_dest(const u8 *p, size_t n,
+					    unsigned long ip)
+{
+	s32 rel;
+
+	if (n >= 5 && (p[0] == 0xe8 || p[0] == 0xe9)) {	/* call, jmp rel32 */
+		memcpy(&rel, p + 1, sizeof(rel));
+		return ip + 5 + rel;
+	}
+	if (n >= 6 && p[0] == 0x0f && (p[1] & 0xf0) == 0x80) {	/* jcc rel32 */
+		memcpy(&rel, p + 2, sizeof(rel));
+		return ip + 6 + rel;
+	}
+	return 0;
+}
+
+/*
+ * A direct call may land in the padding before a function: on
+ * call-depth-tracking kernels (retbleed=stuff) call sites are patched to
+ * the accounting thunk there.  No other function's code lies in between.
+ */
+#ifdef CONFIG_FUNCTION_PADDING_BYTES
+#define KRP_CALL_PAD	CONFIG_FUNCTION_PADDING_BYTES
+#else
+#define KRP_CALL_PAD	0
+#endif
+
+/* The arguments of a probe on the sched_process_exit tracepoint. */
+#ifdef KRP_HAVE_EXIT_GROUP_DEAD
+#define KRP_EXIT_PROBE_ARGS	void *data, struct task_struct *p, bool group_dead
+#else
+#define KRP_EXIT_PROBE_ARGS	void *data, struct task_struct *p
+#endif
 
 #ifdef KRP_HAVE_FOLIO_MAPPING_FLAGS
 #define KRP_MAPPING_FLAGS	FOLIO_MAPPING_FLAGS

@@ -282,11 +282,28 @@ krp_stock_brd() {
 # runs in that chroot (KDIR is a path inside it), OUTDIR bound into it.
 # MAKEARGS (e.g. W=1 C=2) go to make; the build log is OUTDIR/build.log.
 krp_build_module() {
-	local kdir=$1 out=$2 root=${3:--} rc=0
+	local kdir=$1 out=$2 root=${3:--}
 	shift $(($# < 3 ? $# : 3))
 	rm -rf "$out"
 	mkdir -p "$out"
 	(cd "$KRP_TOP" && cp "${KRP_SOURCES[@]}" "$out"/)
+	krp_make_module "$kdir" "$out" "$root" ksm_rmap_probe.ko "$@"
+}
+
+# krp_build_test_module KDIR OUT [ROOT]: tests/krp_die (test only) likewise.
+krp_build_test_module() {
+	local kdir=$1 out=$2 root=${3:--}
+	rm -rf "$out"
+	mkdir -p "$out"
+	cp "$KRP_TOP"/tests/krp_die/* "$out"/
+	krp_make_module "$kdir" "$out" "$root" krp_die.ko
+}
+
+# krp_make_module KDIR OUT ROOT KO [MAKEARGS]: make the module in OUT
+# against KDIR, on the host (ROOT "-") or in the chroot ROOT; print OUT/KO.
+krp_make_module() {
+	local kdir=$1 out=$2 root=$3 ko=$4 rc=0
+	shift 4
 	if [ "$root" = - ]; then
 		make -s -C "$kdir" M="$out" "$@" modules >"$out/build.log" 2>&1 || rc=$?
 	else
@@ -298,11 +315,11 @@ krp_build_module() {
 			"$root" make -s -C "$kdir" M=/krp-build "$@" modules \
 			>"$out/build.log" 2>&1 || rc=$?
 	fi
-	if [ "$rc" != 0 ] || [ ! -s "$out/ksm_rmap_probe.ko" ]; then
+	if [ "$rc" != 0 ] || [ ! -s "$out/$ko" ]; then
 		cat "$out/build.log" >&2
 		krp_die "module build against $kdir failed${root#-}"
 	fi
-	echo "$out/ksm_rmap_probe.ko"
+	echo "$out/$ko"
 }
 
 # krp_checkpatch: path of checkpatch.pl from linux-source-6.12 (installed

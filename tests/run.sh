@@ -100,8 +100,8 @@ done
 # must pass shellcheck.
 krp_need_pkgs shellcheck jq
 cp=$(krp_checkpatch)
-eq "checkpatch.pl --strict: no errors, warnings or checks in the module" "" \
-	"$(cd "$KRP_TOP"; perl "$cp" --no-tree --strict --terse -f "${KRP_SOURCES[@]:0:3}" 2>&1 | grep -E 'ERROR|WARNING|CHECK')"
+eq "checkpatch.pl --strict: no errors, warnings or checks in the module (and tests/krp_die)" "" \
+	"$(cd "$KRP_TOP"; perl "$cp" --no-tree --strict --terse -f "${KRP_SOURCES[@]:0:3}" tests/krp_die/krp_die.c 2>&1 | grep -E 'ERROR|WARNING|CHECK')"
 eq "shellcheck: scripts and tests clean" "" \
 	"$(cd "$KRP_TOP" && { shellcheck -x tests/run.sh scripts/*.sh .ci/run
 		shellcheck -s sh scripts/guest/*.sh scripts/guest/init; } 2>&1 | head -20)"
@@ -559,6 +559,8 @@ own_suite() {
 			eq "every loop walked the stored linear index (the module reads it at offset 32)" \
 				"$(s split.stats loops) $(s mremap.stats loops)" \
 				"$(s split.stats range_index_loops) $(s mremap.stats range_index_loops)"
+		[ "${kwhat[$name]}" != debug ] ||
+			die_suite "$name" "${kbz[$name]}" "${kkdir[$name]}" "$ko" "$repro"
 	done
 	# the base kernel's prediction against what the v3 and index (v4)
 	# kernels of the same source did
@@ -584,6 +586,46 @@ own_suite() {
 			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-$base/mremap.stats" "whatif_${wi}_missed_walks")" && echo miss || echo none)" \
 			"$(gt0 "$(krp_kv "$KRP_CACHE/test-out-own-$name/mremap.stats" incomplete_walks)" && echo miss || echo none)"
 	done
+}
+
+# die_suite NAME BZIMAGE KDIR KO REPRO: a boot of its own in which a
+# walker dies inside rmap_walk_ksm() (tests/krp_die, panic_on_oops=0): the
+# module reports the walk lost, frees its slot, still counts other tasks'
+# walks as ftrace does, and unloads.  Its one oops is expected; any other
+# report (a second oops, KASAN on a stale slot) fails.
+die_suite() {
+	local name=$1 bz=$2 kdir=$3 ko=$4 repro=$5 die_ko initrd oopses
+	local boot_rc
+	die_ko=$(krp_build_test_module "$kdir" "$KRP_CACHE/build/own-$name-die")
+	out=$KRP_CACHE/test-out-own-$name-die
+	initrd=$KRP_CACHE/test-initrd-own-$name-die.cpio.gz
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$die_ko"
+	krp_log "booting own kernel $name: a walker dies inside the walk"
+	tag="[own $name, dead walker] "
+	boot_rc=0
+	krp_boot "$bz" "$initrd" "$out" 900 \
+		"krp.plan=test krp.phases=die,split,mremap" || boot_rc=$?
+	eq "boots, runs the plan, powers off" "0 0" \
+		"$boot_rc $(cat "$out/exit" 2>/dev/null)"
+	check "the walker was killed inside the walk ($(f die.walker | grep -o '^rc=[0-9]*'))" \
+		grep -q '^rc=139$' "$out/die.walker"
+	check "the kernel says where it died (krp_die: dying inside rmap_walk_ksm())" \
+		grep -q 'krp_die ([0-9]*): dying inside rmap_walk_ksm() on purpose' "$out/die.dmesg"
+	eq "the lost walk is reported, its slot freed: walks_lost, walks_in_flight, walks" \
+		"1 0 0" "$(s die.stats walks_lost) $(s die.stats walks_in_flight) $(s die.stats walks)"
+	check "dmesg names the lost walk's walker" \
+		grep -q 'ksm_rmap_probe: walker [0-9]* (krp_die) died inside rmap_walk_ksm: its walk is lost' "$out/die.dmesg"
+	check_oracle split
+	check_oracle mremap
+	eq "afterwards: no walk left in flight" "0 0" \
+		"$(s split.stats walks_in_flight) $(s mremap.stats walks_in_flight)"
+	eq "rmmod succeeds" "" "$(f rmmod_final)"
+	# oopses are numbered: [#1] is the walker's, a [#2] would be another
+	oopses=$(grep -ohE 'Oops: .*\[#[0-9]+\]' "$out/dmesg" 2>/dev/null | grep -oE '#[0-9]+' | sort -u | tr '\n' ' ')
+	eq "exactly the one expected oops" "#1 " "$oopses"
+	eq "no KASAN, UBSAN, RCU stall or lockup report" "" \
+		"$(grep -hE 'BUG: KASAN|UBSAN:|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
+			"$out/console.log" "$out/dmesg" 2>/dev/null)"
 }
 
 # selftests_suite: the kernel's own KSM selftests, run without the module,

@@ -32,6 +32,33 @@ oracle_phase() {
 	oracle_clear
 }
 
+# die: a walker that oopses inside rmap_walk_ksm() (tests/krp_die, test
+# only; panic_on_oops off).  Never part of "all": only a boot of its own.
+# The page's owner stays alive; a second process (comm krp_die) migrates
+# it and dies in the walk's first rmap_one(), holding the page's locks for
+# good.  The phases after it count other walks, from other tasks.
+if echo ",$phases," | grep -q ",die,"; then
+	insmod /krp/krp_die.ko
+	echo 0 >/proc/sys/kernel/panic_on_oops
+	stats_reset
+	"$REPRO" --mode split --vmas 64 --dups 2 --unique 0 --moves 0 \
+		--start-file /tmp/krp_never >/tmp/die.owner 2>&1 &
+	i=0
+	while [ $i -lt 600 ] && ! grep -q 'ksm_addr=' /tmp/die.owner; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	_pid=$(sed -n 's/.* pid=\([0-9]*\) ksm_addr=.*/\1/p' /tmp/die.owner)
+	_addr=$(sed -n 's/.* ksm_addr=\([0-9a-f]*\).*/\1/p' /tmp/die.owner)
+	ln -sf "$REPRO" /tmp/krp_die
+	section die.walker sh -c "/tmp/krp_die --mode move --pid '$_pid' --addr '$_addr'; echo rc=\$?"
+	section die.owner cat /tmp/die.owner
+	section die.stats cat "$D/stats"
+	section die.walks cat "$D/walks"
+	section die.dmesg sh -c 'dmesg | grep -E "krp_die|ksm_rmap_probe: walker"'
+	rmmod krp_die
+fi
+
 want split && oracle_phase split --mode split --vmas 300 --dups 2 --moves 2
 want fork && oracle_phase fork --mode fork --vmas 200 --dups 2 --forks 2 --moves 2
 want mremap && oracle_phase mremap --mode mremap --moves 2
