@@ -1249,27 +1249,6 @@ static int krp_flag_open(struct inode *inode, struct file *file)
 	return single_open(file, krp_flag_show, inode->i_private);
 }
 
-static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
-				size_t len, loff_t *ppos)
-{
-	unsigned int val;
-	int ret = krp_parse(ubuf, len, ppos, 1, &val);
-
-	if (ret)
-		return ret;
-	WRITE_ONCE(enable, val);
-	return len;
-}
-
-static const struct file_operations krp_enable_fops = {
-	.owner		= THIS_MODULE,
-	.open		= krp_flag_open,
-	.read		= seq_read,
-	.write		= krp_enable_write,
-	.llseek		= seq_lseek,
-	.release	= single_release,
-};
-
 /*
  * count=1 probes every iter_next() call: exact iterations and skips, but
  * each iteration pays for the probe, inside the lock hold.  count=0 turns
@@ -1278,24 +1257,35 @@ static const struct file_operations krp_enable_fops = {
  */
 static DEFINE_MUTEX(krp_count_lock);
 
-static int krp_next_sites(bool on)
+/* Arm or disarm the call-site probes of kind @k. */
+static int krp_arm_sites(unsigned int k, bool on)
 {
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < krp_sites[KRP_P_NEXT]; i++) {
-		ret = on ? enable_kprobe(&krp_probes[KRP_P_NEXT][i]) :
-			   disable_kprobe(&krp_probes[KRP_P_NEXT][i]);
+	for (i = 0; i < krp_sites[k]; i++) {
+		ret = on ? enable_kprobe(&krp_probes[k][i]) :
+			   disable_kprobe(&krp_probes[k][i]);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
+static int krp_next_sites(bool on)
+{
+	return krp_arm_sites(KRP_P_NEXT, on);
+}
+
 static int krp_set_count(bool on)
 {
 	int ret;
 
+	if (!READ_ONCE(enable)) {	/* disarmed: armed as @on at enable */
+		WRITE_ONCE(count, on);
+		WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
+		return 0;
+	}
 	if (on) {
 		ret = krp_next_sites(true);
 		if (ret)
@@ -1323,6 +1313,58 @@ static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
 	mutex_unlock(&krp_count_lock);
 	return ret ? ret : len;
 }
+
+/*
+ * enable=0 disarms every probe (the call instructions and the walk's entry
+ * are put back): a disabled module costs nothing, KSM walks included.  A
+ * loop or walk that spans a switch is counted as uncounted, as for count.
+ */
+static int krp_set_enable(bool on)
+{
+	unsigned int k;
+	int ret = 0;
+
+	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
+	if (!on) {
+		WRITE_ONCE(enable, false);
+		ret = disable_kretprobe(&krp_walk_probe);
+		for (k = 0; k < KRP_P_NR && !ret; k++)
+			ret = krp_arm_sites(k, false);
+		return ret;
+	}
+	for (k = 0; k < KRP_P_NR && !ret; k++)
+		if (k != KRP_P_NEXT || READ_ONCE(count))
+			ret = krp_arm_sites(k, true);
+	if (!ret)
+		ret = enable_kretprobe(&krp_walk_probe);
+	if (!ret)
+		WRITE_ONCE(enable, true);
+	return ret;
+}
+
+static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	unsigned int val;
+	int ret = krp_parse(ubuf, len, ppos, 1, &val);
+
+	if (ret)
+		return ret;
+	mutex_lock(&krp_count_lock);
+	if (val != READ_ONCE(enable))
+		ret = krp_set_enable(val);
+	mutex_unlock(&krp_count_lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations krp_enable_fops = {
+	.owner		= THIS_MODULE,
+	.open		= krp_flag_open,
+	.read		= seq_read,
+	.write		= krp_enable_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
 
 static const struct file_operations krp_count_fops = {
 	.owner		= THIS_MODULE,
@@ -1438,7 +1480,7 @@ static int __init krp_probe_sites(unsigned int k, const u8 *text,
 		memset(p, 0, sizeof(*p));
 		p->addr = (kprobe_opcode_t *)(start + off);
 		p->pre_handler = krp_pre[k];
-		if (k == KRP_P_NEXT && !count)
+		if (!enable || (k == KRP_P_NEXT && !count))
 			p->flags |= KPROBE_FLAG_DISABLED;
 		ret = register_kprobe(p);
 		if (ret == -EILSEQ)
@@ -1577,6 +1619,8 @@ static int __init krp_init(void)
 	if (ret)
 		goto err_tp;
 	krp_walk_probe.kp.symbol_name = walk_sym;
+	if (!enable)
+		krp_walk_probe.kp.flags |= KPROBE_FLAG_DISABLED;
 	krp_walk_probe.maxactive = max_walkers;
 	ret = register_kretprobe(&krp_walk_probe);
 	if (ret) {

@@ -420,6 +420,19 @@ suite() {
 		eq "enable=0: walks happen (moves migrate) but none is counted" "2 0" \
 			"$(s disabled.repro migrated_count) $(s disabled.stats walks)"
 		eq "enable file reads back 0 while disabled" "0" "$(cat "$out/disabled.enable" 2>/dev/null)"
+		# every probe of the module is at or in rmap_walk_ksm (the
+		# call sites): nothing else pays for it.  enable=0 disarms all,
+		# enable=1 re-arms them (count=1: iter_next too).  No other
+		# kprobe or ftrace user runs in this phase.
+		check "enable=0 disarms every probe ($(grep -c . "$out/disabled.kprobes" 2>/dev/null) kprobes, all [DISABLED])" \
+			test "$(grep -c . "$out/disabled.kprobes" 2>/dev/null)" -ge 6 -a \
+			"$(grep -vc DISABLED "$out/disabled.kprobes" 2>/dev/null)" = 0
+		check "enable=1 re-arms them ($(grep -vc DISABLED "$out/enabled.kprobes" 2>/dev/null) armed)" \
+			test "$(grep -c . "$out/enabled.kprobes" 2>/dev/null)" -ge 6 -a \
+			"$(grep -c DISABLED "$out/enabled.kprobes" 2>/dev/null)" = 0
+		eq "every kprobe is in rmap_walk_ksm(), the only ftrace-hooked function: no other code pays" \
+			"0 rmap_walk_ksm" \
+			"$(grep -vc ' rmap_walk_ksm+' "$out/enabled.kprobes" 2>/dev/null) $(awk '{ print $1 }' "$out/enabled.ftrace" 2>/dev/null | sort -u | tr '\n' ' ' | sed 's/ $//')"
 		check "enable=1: counting resumes ($(s enabled.stats walks) walks)" \
 			gt0 "$(s enabled.stats walks)"
 		eq "reset: every counter back to 0" "" \

@@ -25,6 +25,7 @@ run() {
 	shift
 	for _mode in count time; do
 		if [ $_mode = count ]; then echo 1 >"$D/count"; else echo 0 >"$D/count"; fi
+		probes_settle
 		stats_reset
 		section "$_name.$_mode.repro" "$REPRO" "$@"
 		section "$_name.$_mode.stats" cat "$D/stats"

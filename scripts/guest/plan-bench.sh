@@ -5,13 +5,16 @@
 # no module, with the module timing only (count=0) and counting every
 # iteration (count=1), in rounds, interleaved.  The clock that judges the
 # module is not the module: ftrace's function_graph times every
-# rmap_walk_ksm() call in all three cases.
+# rmap_walk_ksm() call in all three cases.  Each run also times ordinary
+# memory work with no KSM page in it (ksm_rmap_repro --mode idle): what
+# the loaded module costs everything that is not a KSM walk.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
 n=$(param n 20000)
 moves=$(param moves 4)
 rounds=$(param rounds 3)
+calls=$(param calls 2000)
 
 fg_on() {
 	echo 0 >"$T/tracing_on"
@@ -34,6 +37,8 @@ fg_off() {
 }
 
 section uname uname -r
+# the first run after boot pays for settling (faults, drains): not counted
+section warmup.idle "$REPRO" --mode idle --calls "$calls"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	for mode in none time count; do
@@ -42,6 +47,8 @@ while [ "$r" -le "$rounds" ]; do
 		time) module_load count=0 ;;
 		count) module_load count=1 ;;
 		esac
+		probes_settle
+		section "r$r.$mode.idle" "$REPRO" --mode idle --calls "$calls"
 		fg_on
 		section "r$r.$mode.repro" "$REPRO" --mode split --vmas "$n" --dups 2 --moves "$moves"
 		section "r$r.$mode.fgraph" fg_off

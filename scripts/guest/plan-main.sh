@@ -13,11 +13,13 @@ args="$args --forks $(param forks 2) --moves $(param moves 2)"
 
 section uname uname -r
 section insmod module_load count=0
+probes_settle
 # shellcheck disable=SC2086 # $args is a word list on purpose
 section timed.repro "$REPRO" $args
 section timed.stats cat "$D/stats"
 stats_reset
 echo 1 >"$D/count"
+probes_settle
 section counted.count cat "$D/count"
 # shellcheck disable=SC2086
 section counted.repro "$REPRO" $args

@@ -137,9 +137,12 @@ if want control; then
 	stats_reset
 	echo 0 >"$D/enable"
 	section disabled.enable cat "$D/enable"
+	section disabled.kprobes cat /sys/kernel/debug/kprobes/list
 	section disabled.repro "$REPRO" --mode split --vmas 100 --dups 2 --moves 2
 	section disabled.stats cat "$D/stats"
 	echo 1 >"$D/enable"
+	section enabled.kprobes cat /sys/kernel/debug/kprobes/list
+	section enabled.ftrace cat "$T/enabled_functions"
 	# counted again, then a reset clears everything
 	section enabled.repro "$REPRO" --mode split --vmas 100 --dups 2 --moves 2
 	section enabled.stats cat "$D/stats"
