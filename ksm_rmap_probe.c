@@ -22,6 +22,8 @@
  *  2. per-task state: the walk lives in its kretprobe instance; a lock-free
  *     table maps the walking task to it, so the other probes find it.
  *     Walks run concurrently, from ksmd, kswapd, kcompactd and user tasks.
+ *     A second table holds the victims: tasks that wait (lock tracepoints)
+ *     for an anon_vma lock while a walk holds it.
  *  3. loop accounting: each iter_next() entry is one visited VMA, classified
  *     as the kernel does; up_read() ends the loop, and if the tree holds a
  *     further node the body left the walk on it (see krp_loop_end()).
@@ -62,6 +64,10 @@ static unsigned int max_walkers = 128;
 module_param(max_walkers, uint, 0400);
 MODULE_PARM_DESC(max_walkers, "Walks tracked at the same time (default 128)");
 
+static unsigned int max_victims = 128;
+module_param(max_victims, uint, 0400);
+MODULE_PARM_DESC(max_victims, "Tasks tracked waiting for a walk's lock at the same time (default 128)");
+
 /*
  * The functions probed.  Each parameter may name only a function whose
  * signature the module knows (KRP_SYMS_* in ksm_rmap_probe.h): anything
@@ -94,6 +100,24 @@ static const char * const krp_pure_invalid[] = {
 };
 
 static unsigned long krp_pure_invalid_addr[ARRAY_SIZE(krp_pure_invalid)];
+
+/*
+ * Clock.  A kprobe on a call instruction is a breakpoint: its handler
+ * runs in the int3 exception, which the kernel enters as an NMI.  So every
+ * clock read is the NMI-safe one (ktime_get() is not: lockdep says so),
+ * in the other handlers too, so that all times share one clock.
+ */
+static inline u64 krp_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+NOKPROBE_SYMBOL(krp_now);
+
+static inline unsigned int krp_bucket(u64 v)
+{
+	return min_t(unsigned int, fls64(v), KRP_HIST_BUCKETS - 1);
+}
 
 /* ------------------------------------------------------------------------
  * 2. Per-task state
@@ -205,10 +229,148 @@ static void krp_task_exit(KRP_EXIT_PROBE_ARGS)
 
 static struct tracepoint *krp_exit_tp;
 
+/* ------------------------------------------------------------------------
+ * 2b. Victims
+ * ------------------------------------------------------------------------
+ *
+ * A victim is a task that enters the slow path of an anon_vma's root
+ * rwsem (lock:contention_begin: a writer, or a reader behind one) while a
+ * KSM walk holds that lock; its wait lasts until lock:contention_end.
+ * These tracepoints fire on contended slow paths only; while no walk is
+ * running they cost one atomic_read().  A waiter claims an entry of its
+ * own in a second table (max_victims), which only it releases.
+ */
+static struct krp_victim *krp_victims;
+static unsigned int krp_victim_bits;
+static atomic_t krp_waiting;
+static unsigned long krp_gen;
+static struct krp_totals __percpu *krp_stats;
+
+/* The walk holding @lock right now, or NULL. */
+static struct krp_walk *krp_holder(void *lock)
+{
+	unsigned int i, nr = 1U << krp_slot_bits;
+
+	for (i = 0; i < nr; i++) {
+		struct krp_walk *w;
+
+		if (!READ_ONCE(krp_slots[i].task))
+			continue;
+		w = READ_ONCE(krp_slots[i].walk);
+		/* pairs with krp_first_pre(): in_loop is set after loop.sem */
+		if (w && smp_load_acquire(&w->in_loop) &&
+		    READ_ONCE(w->loop.sem) == lock)
+			return w;
+	}
+	return NULL;
+}
+
+NOKPROBE_SYMBOL(krp_holder);
+
+static void krp_contention_begin(void *data, void *lock, unsigned int flags)
+{
+	unsigned int i, h, mask = (1U << krp_victim_bits) - 1;
+	struct krp_walk *w;
+
+	if (!atomic_read(&krp_active) || krp_my_slot())
+		return;		/* no walk; or a walker waits (trylock_contended) */
+	w = krp_holder(lock);
+	if (!w)
+		return;
+	h = hash_ptr(current, krp_victim_bits);
+	for (i = 0; i <= mask; i++) {
+		struct krp_victim *v = &krp_victims[(h + i) & mask];
+
+		if (READ_ONCE(v->task) || cmpxchg(&v->task, NULL, current))
+			continue;
+		v->t_begin = krp_now();
+		v->gen = READ_ONCE(krp_gen);
+		v->pid = task_pid_nr(current);
+		v->walker_pid = READ_ONCE(w->pid);
+		v->walker_rmap_one = READ_ONCE(w->rmap_one);
+		strscpy(v->comm, current->comm, sizeof(v->comm));
+		/* the entry is complete once ->lock is: krp_tally_victims() */
+		smp_store_release(&v->lock, lock);
+		atomic_inc(&krp_waiting);
+		return;
+	}
+	this_cpu_inc(krp_stats->probe_misses);	/* more waiters than entries */
+}
+
+NOKPROBE_SYMBOL(krp_contention_begin);
+
+static void krp_contention_end(void *data, void *lock, int ret)
+{
+	unsigned int i, h, mask = (1U << krp_victim_bits) - 1;
+	struct krp_totals *t;
+	struct krp_victim *v;
+	u64 wait;
+
+	if (!atomic_read(&krp_waiting))
+		return;
+	h = hash_ptr(current, krp_victim_bits);
+	for (i = 0; i <= mask; i++) {
+		v = &krp_victims[(h + i) & mask];
+		if (READ_ONCE(v->task) == current)
+			break;
+	}
+	if (i > mask || READ_ONCE(v->lock) != lock)
+		return;		/* not a victim, or another lock's wait */
+	wait = krp_now() - v->t_begin;
+	if (v->gen == READ_ONCE(krp_gen)) {
+		t = this_cpu_ptr(krp_stats);
+		t->victim_waits++;
+		t->victim_total_wait_ns += wait;
+		t->victim_max_wait_ns = max(t->victim_max_wait_ns, wait);
+		t->hist_victim[krp_bucket(wait)]++;
+	}
+	trace_ksm_rmap_victim(v, wait, ret);
+	WRITE_ONCE(v->lock, NULL);
+	/* ->lock is cleared before the entry can be claimed again */
+	smp_store_release(&v->task, NULL);
+	atomic_dec(&krp_waiting);
+}
+
+NOKPROBE_SYMBOL(krp_contention_end);
+
+/*
+ * A hold of @sem by @w ends (@now): the tasks queued on it were its
+ * victims.  Only runs while some task waits behind a walk.
+ */
+static void krp_tally_victims(struct krp_walk *w, void *sem, u64 now)
+{
+	unsigned int i, nr = 1U << krp_victim_bits;
+
+	for (i = 0; i < nr; i++) {
+		struct krp_victim *v = &krp_victims[i];
+		u64 begin, wait;
+
+		/* pairs with krp_contention_begin(): ->lock last */
+		if (!READ_ONCE(v->task) || smp_load_acquire(&v->lock) != sem)
+			continue;
+		begin = READ_ONCE(v->t_begin);
+		wait = now > begin ? now - begin : 0;
+		w->victims++;
+		if (wait >= w->victim_max_ns) {
+			w->victim_max_ns = wait;
+			w->victim_pid = READ_ONCE(v->pid);
+			strscpy(w->victim_comm, v->comm, sizeof(w->victim_comm));
+		}
+	}
+}
+
+NOKPROBE_SYMBOL(krp_tally_victims);
+
+static struct tracepoint *krp_lock_tp[2];
+
 static void __init krp_find_exit_tp(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, "sched_process_exit"))
 		krp_exit_tp = tp;
+	else if (!strcmp(tp->name, "contention_begin"))
+		krp_lock_tp[0] = tp;
+	else if (!strcmp(tp->name, "contention_end"))
+		krp_lock_tp[1] = tp;
 }
 
 /* ------------------------------------------------------------------------
@@ -483,11 +645,6 @@ static void krp_whatif(struct krp_walk *w, struct krp_loop *l, int kind,
 
 NOKPROBE_SYMBOL(krp_whatif);
 
-static inline unsigned int krp_bucket(u64 v)
-{
-	return min_t(unsigned int, fls64(v), KRP_HIST_BUCKETS - 1);
-}
-
 /*
  * End of one loop: called at up_read() entry with the lock still held
  * (@locked), or when a loop's up_read() was never seen.
@@ -508,7 +665,7 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	struct anon_vma_chain *tail = NULL;
 	bool full = l->first == 0 && l->last == ULONG_MAX;
 
-	w->in_loop = false;
+	WRITE_ONCE(w->in_loop, false);
 	w->early = false;
 	s->loops++;
 	s->total_hold_ns += hold;
@@ -538,6 +695,12 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	}
 	s->iterations += l->iterations;
 	s->max_loop_iterations = max_t(u64, s->max_loop_iterations, l->iterations);
+	/* a full-range loop that ran to the end visited the whole tree */
+	if (full && !tail && l->iterations > w->tree_vmas) {
+		w->tree_vmas = l->iterations;
+		w->tree_mm = l->classify ? l->mm : NULL;
+		s->max_tree_vmas = w->tree_vmas;
+	}
 	s->hist_iter[krp_bucket(l->iterations)]++;
 	if (!l->classify) {
 		s->unclassified_loops++;
@@ -565,18 +728,7 @@ NOKPROBE_SYMBOL(krp_loop_end);
 /* ------------------------------------------------------------------------
  * 1. Hooks (kprobe handlers: lean, no locks, no allocation)
  * ------------------------------------------------------------------------
- *
- * A kprobe on a call instruction is a breakpoint: its handler runs in the
- * int3 exception, which the kernel enters as an NMI.  So every clock read
- * here is the NMI-safe one (ktime_get() is not: lockdep says so), in the
- * kretprobe handlers too, so that all times of a walk share one clock.
  */
-static inline u64 krp_now(void)
-{
-	return ktime_get_mono_fast_ns();
-}
-
-NOKPROBE_SYMBOL(krp_now);
 
 /* iter_first(root, first, last): the lock is held, a loop starts. */
 static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
@@ -614,7 +766,8 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	smp_rmb();	/* pairs with smp_wmb() in krp_set_count() */
 	l->counted = READ_ONCE(count);
 	krp_item_next(w, l);
-	w->in_loop = true;
+	/* l->sem is set before in_loop: krp_holder() reads them in order */
+	smp_store_release(&w->in_loop, true);
 	l->t_hold = krp_now();
 	l->mod_ns = l->t_hold - now;
 	return 0;
@@ -667,6 +820,8 @@ static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
 	    (struct rw_semaphore *)regs_get_kernel_argument(regs, 0) != w->loop.sem)
 		return 0;
 	now = krp_now();
+	if (atomic_read(&krp_waiting))
+		krp_tally_victims(w, w->loop.sem, now);
 	krp_loop_end(w, now, true);
 	/*
 	 * The hold time stops at @now, but the lock is held until we return:
@@ -690,8 +845,6 @@ NOKPROBE_SYMBOL(krp_unlock_pre);
  * clears, and makes it even again.  A walk whose generation is not the
  * current one is dropped, so a reset never leaves half a walk behind.
  */
-static struct krp_totals __percpu *krp_stats;
-static unsigned long krp_gen;
 static DEFINE_MUTEX(krp_reset_lock);
 
 static DEFINE_RAW_SPINLOCK(krp_ring_lock);
@@ -730,6 +883,10 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->uncounted_loops += from->uncounted_loops;
 	to->incomplete_walks += from->incomplete_walks;
 	to->missed_mappings += from->missed_mappings;
+	to->victim_waits += from->victim_waits;
+	to->victim_total_wait_ns += from->victim_total_wait_ns;
+	to->victim_max_wait_ns = max(to->victim_max_wait_ns, from->victim_max_wait_ns);
+	to->max_tree_vmas = max(to->max_tree_vmas, from->max_tree_vmas);
 	to->anomalies += from->anomalies;
 	to->probe_misses += from->probe_misses;
 	for (i = 0; i < KRP_END_NR; i++)
@@ -749,6 +906,7 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
 		to->hist_hold[i] += from->hist_hold[i];
 		to->hist_iter[i] += from->hist_iter[i];
+		to->hist_victim[i] += from->hist_victim[i];
 	}
 }
 
@@ -775,6 +933,12 @@ static void krp_fill_record(struct krp_record *r, struct krp_walk *w,
 	r->missed = s->missed_mappings;
 	r->max_hold_ns = s->max_hold_ns;
 	r->walk_ns = s->total_walk_ns;
+	r->victims = w->victims;
+	r->victim_max_ns = w->victim_max_ns;
+	r->victim_pid = w->victim_pid;
+	strscpy(r->victim_comm, w->victim_comm, sizeof(r->victim_comm));
+	r->tree_vmas = w->tree_vmas;
+	krp_mm_owner(w->tree_mm, &r->tree_pid, r->tree_comm);
 }
 
 NOKPROBE_SYMBOL(krp_fill_record);
@@ -831,6 +995,7 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	memset(w, 0, sizeof(*w));
 	w->task = current;
+	w->pid = task_pid_nr(current);
 	w->gen = gen;
 	w->folio = folio;
 	w->rwc = rwc;
@@ -1088,6 +1253,10 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "trylock_contended", t->trylock_contended, true);
 	krp_show_u64(out, "max_wait_ns", t->max_wait_ns, true);
 	krp_show_u64(out, "total_wait_ns", t->total_wait_ns, true);
+	krp_show_u64(out, "victim_waits", t->victim_waits, !!krp_lock_tp[1]);
+	krp_show_u64(out, "victim_max_wait_ns", t->victim_max_wait_ns, !!krp_lock_tp[1]);
+	krp_show_u64(out, "victim_total_wait_ns", t->victim_total_wait_ns, !!krp_lock_tp[1]);
+	krp_show_u64(out, "max_tree_vmas", t->max_tree_vmas, !!t->max_tree_vmas);
 	krp_show_u64(out, "incomplete_walks", t->incomplete_walks, c);
 	krp_show_u64(out, "missed_mappings", t->missed_mappings, c);
 	krp_show_u64(out, "walks_complete", t->ends[KRP_END_COMPLETE], true);
@@ -1138,6 +1307,7 @@ static int krp_hist_show(struct seq_file *m, void *v)
 	seq_puts(m, "# per-loop log2 histograms: name low high count\n");
 	krp_show_hist(m, "hold_ns", t->hist_hold);
 	krp_show_hist(m, "iterations", t->hist_iter);
+	krp_show_hist(m, "victim_wait_ns", t->hist_victim);
 	kfree(t);
 	return 0;
 }
@@ -1156,7 +1326,7 @@ static int krp_walks_show(struct seq_file *m, void *v)
 	seq = krp_ring_seq;
 	raw_spin_unlock_irq(&krp_ring_lock);
 
-	seq_puts(m, "seq pid caller mapcount passes loops iterations skip_addr skip_mm hits missed max_hold_ns walk_ns end comm\n");
+	seq_puts(m, "seq pid caller mapcount passes loops iterations skip_addr skip_mm hits missed max_hold_ns walk_ns victims victim_max_ns victim tree_vmas tree_owner end comm\n");
 	n = min_t(u64, seq, KRP_RECENT_WALKS);
 	for (i = seq - n; i < seq; i++) {
 		struct krp_record *e = &r[i % KRP_RECENT_WALKS];
@@ -1169,8 +1339,21 @@ static int krp_walks_show(struct seq_file *m, void *v)
 				   e->skip_mm, e->hits, e->missed);
 		else
 			seq_puts(m, "- - - - ");
-		seq_printf(m, "%llu %llu %s %s\n", e->max_hold_ns, e->walk_ns,
-			   krp_end_names[e->end], e->comm);
+		seq_printf(m, "%llu %llu %llu %llu ", e->max_hold_ns, e->walk_ns,
+			   e->victims, e->victim_max_ns);
+		if (e->victims)
+			seq_printf(m, "%d/%s ", e->victim_pid, e->victim_comm);
+		else
+			seq_puts(m, "- ");
+		if (e->tree_vmas)
+			seq_printf(m, "%llu ", e->tree_vmas);
+		else
+			seq_puts(m, "- ");
+		if (e->tree_pid)
+			seq_printf(m, "%d/%s ", e->tree_pid, e->tree_comm);
+		else
+			seq_puts(m, "- ");
+		seq_printf(m, "%s %s\n", krp_end_names[e->end], e->comm);
 	}
 	kfree(r);
 	return 0;
@@ -1585,6 +1768,16 @@ out:
 	return ret;
 }
 
+static void krp_unregister_tps(void)
+{
+	if (krp_lock_tp[1]) {
+		tracepoint_probe_unregister(krp_lock_tp[0], (void *)krp_contention_begin, NULL);
+		tracepoint_probe_unregister(krp_lock_tp[1], (void *)krp_contention_end, NULL);
+	}
+	tracepoint_probe_unregister(krp_exit_tp, (void *)krp_task_exit, NULL);
+	tracepoint_synchronize_unregister();
+}
+
 static int __init krp_init(void)
 {
 	int i, ret;
@@ -1596,10 +1789,17 @@ static int __init krp_init(void)
 		pr_err("max_walkers=%u: must be 1..65536\n", max_walkers);
 		return -EINVAL;
 	}
+	if (!max_victims || max_victims > 65536) {
+		pr_err("max_victims=%u: must be 1..65536\n", max_victims);
+		return -EINVAL;
+	}
 	krp_slot_bits = order_base_2(max_walkers) + 1;	/* half empty */
 	krp_slots = kcalloc(1U << krp_slot_bits, sizeof(*krp_slots), GFP_KERNEL);
+	krp_victim_bits = order_base_2(max_victims) + 1;
+	krp_victims = kcalloc(1U << krp_victim_bits, sizeof(*krp_victims),
+			      GFP_KERNEL);
 	krp_stats = alloc_percpu(struct krp_totals);
-	if (!krp_slots || !krp_stats) {
+	if (!krp_slots || !krp_victims || !krp_stats) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -1614,6 +1814,17 @@ static int __init krp_init(void)
 	if (ret) {
 		pr_err("cannot attach to the sched_process_exit tracepoint: error %d\n", ret);
 		goto err_free;
+	}
+	/* victims: without the lock tracepoints, their keys read n/a */
+	if (krp_lock_tp[0] && krp_lock_tp[1] &&
+	    (tracepoint_probe_register(krp_lock_tp[0], (void *)krp_contention_begin, NULL) ||
+	     tracepoint_probe_register(krp_lock_tp[1], (void *)krp_contention_end, NULL))) {
+		tracepoint_probe_unregister(krp_lock_tp[0], (void *)krp_contention_begin, NULL);
+		krp_lock_tp[1] = NULL;
+	}
+	if (!krp_lock_tp[0] || !krp_lock_tp[1]) {
+		krp_lock_tp[1] = NULL;
+		pr_info("no lock:contention_begin/end tracepoints: victims not counted\n");
 	}
 	ret = krp_probe_walk();
 	if (ret)
@@ -1645,10 +1856,10 @@ static int __init krp_init(void)
 err_probes:
 	krp_unprobe_sites();
 err_tp:
-	tracepoint_probe_unregister(krp_exit_tp, (void *)krp_task_exit, NULL);
-	tracepoint_synchronize_unregister();
+	krp_unregister_tps();
 err_free:
 	free_percpu(krp_stats);
+	kfree(krp_victims);
 	kfree(krp_slots);
 	return ret;
 }
@@ -1662,10 +1873,10 @@ static void __exit krp_exit(void)
 	 */
 	krp_unprobe_sites();
 	unregister_kretprobe(&krp_walk_probe);
-	tracepoint_probe_unregister(krp_exit_tp, (void *)krp_task_exit, NULL);
-	tracepoint_synchronize_unregister();
+	krp_unregister_tps();
 	pr_info("unloaded; %lu probe hits missed\n", krp_missed_now());
 	free_percpu(krp_stats);
+	kfree(krp_victims);
 	kfree(krp_slots);
 }
 

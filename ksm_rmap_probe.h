@@ -198,6 +198,28 @@ static inline unsigned long krp_branch_dest(const u8 *p, size_t n,
 #define KRP_CALL_PAD	0
 #endif
 
+/*
+ * pid and comm of @mm's owner (CONFIG_MEMCG keeps mm->owner), else 0.
+ * The mm of a stable rmap_item stays valid while its folio is locked.
+ */
+static inline void krp_mm_owner(struct mm_struct *mm, pid_t *pid, char *comm)
+{
+	*pid = 0;
+#ifdef CONFIG_MEMCG
+	if (mm) {
+		struct task_struct *t;
+
+		rcu_read_lock();
+		t = rcu_dereference(mm->owner);
+		if (t) {
+			*pid = task_pid_nr(t);
+			strscpy(comm, t->comm, TASK_COMM_LEN);
+		}
+		rcu_read_unlock();
+	}
+#endif
+}
+
 /* The arguments of a probe on the sched_process_exit tracepoint. */
 #ifdef KRP_HAVE_EXIT_GROUP_DEAD
 #define KRP_EXIT_PROBE_ARGS	void *data, struct task_struct *p, bool group_dead
@@ -331,14 +353,24 @@ struct krp_totals {
 	u64 ends[KRP_END_NR];
 	u64 anomalies;		/* internal cross-checks that failed */
 	u64 probe_misses;	/* events lost by this module's own design */
+	u64 victim_waits, victim_max_wait_ns, victim_total_wait_ns;
+	u64 max_tree_vmas;	/* most VMAs in one tree a full-range loop walked */
 	u64 hist_hold[KRP_HIST_BUCKETS];
 	u64 hist_iter[KRP_HIST_BUCKETS];
+	u64 hist_victim[KRP_HIST_BUCKETS];
 	struct krp_whatif whatif[KRP_WHATIF_NR];
 };
 
 /**
  * struct krp_walk - one rmap_walk_ksm() call, kept in the kretprobe instance
  * @task: the walker
+ * @pid: its pid (read by other tasks: never through @task)
+ * @victims: waiters found queued on this walk's lock when a hold ended
+ * @victim_max_ns: the longest of their waits up to that release
+ * @victim_pid: that waiter
+ * @victim_comm: its comm
+ * @tree_vmas: VMAs in the largest tree a full-range loop walked (count=1)
+ * @tree_mm: that loop's rmap_item mm
  * @gen: stats generation at entry; a reset in between discards the walk
  * @folio: the KSM folio walked
  * @rwc: its rmap_walk_control (caller's stack, alive until return)
@@ -362,6 +394,12 @@ struct krp_totals {
  */
 struct krp_walk {
 	struct task_struct *task;
+	pid_t pid;
+	u64 victims, victim_max_ns;
+	pid_t victim_pid;
+	char victim_comm[TASK_COMM_LEN];
+	u64 tree_vmas;
+	struct mm_struct *tree_mm;
 	unsigned long gen;
 	struct folio *folio;
 	struct rmap_walk_control *rwc;
@@ -379,10 +417,37 @@ struct krp_walk {
 };
 
 /* One line of the "walks" file. */
+/**
+ * struct krp_victim - a task waiting for an anon_vma lock a KSM walk holds
+ * @task: the waiter (NULL: the entry is free); only it releases the entry
+ * @lock: the rwsem it waits for
+ * @t_begin: when it started to wait (lock:contention_begin)
+ * @gen: stats generation then
+ * @pid: its pid
+ * @walker_pid: the walker holding @lock then
+ * @walker_rmap_one: that walk's rmap_one (its caller)
+ * @comm: its comm
+ */
+struct krp_victim {
+	struct task_struct *task;
+	void *lock;
+	u64 t_begin;
+	unsigned long gen;
+	pid_t pid, walker_pid;
+	void *walker_rmap_one;
+	char comm[TASK_COMM_LEN];
+};
+
 struct krp_record {
 	u64 seq;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	u64 victims, victim_max_ns;	/* waiters on this walk's holds */
+	pid_t victim_pid;
+	char victim_comm[TASK_COMM_LEN];
+	u64 tree_vmas;			/* largest full-range tree walked */
+	pid_t tree_pid;			/* owner of that loop's mm */
+	char tree_comm[TASK_COMM_LEN];
 	void *rmap_one;
 	int mapcount;
 	u8 passes;

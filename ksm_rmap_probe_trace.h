@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Trace events of ksm_rmap_probe: one per rmap_walk_ksm() walk and one per
- * loop, with the fields of the "walks" file, for perf, trace-cmd, bpftrace
+ * Trace events of ksm_rmap_probe: one per rmap_walk_ksm() walk, one per
+ * loop and one per victim wait, with the fields of the "walks" file, for perf, trace-cmd, bpftrace
  * and ftrace filters.  A loop's item_index is the rmap_item's stored linear
  * page index where the kernel walked exactly that (7.3), else -1:
  *
@@ -92,6 +92,30 @@ TRACE_EVENT(ksm_rmap_loop,
 		      __entry->iterations, __entry->skip_addr, __entry->skip_mm,
 		      __entry->hits, __entry->hold_ns, __entry->counted,
 		      __entry->classified)
+);
+
+/* A task waited for an anon_vma lock that a KSM walk held when it began. */
+TRACE_EVENT(ksm_rmap_victim,
+	    TP_PROTO(const struct krp_victim *v, u64 wait_ns, int ret),
+	    TP_ARGS(v, wait_ns, ret),
+	    TP_STRUCT__entry(__field(void *, lock)
+			     __field(void *, walker_rmap_one)
+			     __field(u64, wait_ns)
+			     __field(pid_t, pid)
+			     __field(pid_t, walker_pid)
+			     __field(int, ret)
+			     __array(char, comm, TASK_COMM_LEN)),
+	    TP_fast_assign(__entry->lock = v->lock;
+			   __entry->walker_rmap_one = v->walker_rmap_one;
+			   __entry->wait_ns = wait_ns;
+			   __entry->pid = v->pid;
+			   __entry->walker_pid = v->walker_pid;
+			   __entry->ret = ret;
+			   memcpy(__entry->comm, v->comm, TASK_COMM_LEN);),
+	    TP_printk("waiter=%d/%s wait_ns=%llu walker=%d caller=%ps lock=%p ret=%d",
+		      __entry->pid, __entry->comm, __entry->wait_ns,
+		      __entry->walker_pid, __entry->walker_rmap_one,
+		      __entry->lock, __entry->ret)
 );
 
 #endif /* _KSM_RMAP_PROBE_TRACE_H */

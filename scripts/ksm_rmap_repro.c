@@ -44,6 +44,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -76,7 +77,7 @@ static struct {
 	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
 	long reclaims, pid, calls;
 	unsigned long addr;
-	int quiet_ksm;
+	int quiet_ksm, victim;
 	const char *start_file, *cgroup;
 } opt = {
 	.mode = MODE_SPLIT, .vmas = 1000, .dups = 2, .unique = 4, .forks = 2,
@@ -486,6 +487,67 @@ static long ns_now(void)
 	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
+/*
+ * --victim: a thread on the other CPU keeps taking the region's anon_vma
+ * lock for write while the walks run: mprotect() of one PROT_READ page to
+ * read-write merges it with its neighbours' VMAs, and back splits them
+ * again, both under anon_vma_lock_write().  It reports what it felt: its
+ * longest mprotect() call.
+ */
+static struct {
+	char *page;
+	int stop;
+	long calls, max_ns, total_ns;
+	pthread_t thread;
+} victim;
+
+static void *victim_main(void *arg)
+{
+	cpu_set_t cpus;
+	long i, t;
+
+	(void)arg;
+	CPU_ZERO(&cpus);
+	CPU_SET(opt.cpu ? 0 : 1, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+	for (i = 0; !__atomic_load_n(&victim.stop, __ATOMIC_ACQUIRE); i++) {
+		t = ns_now();
+		if (mprotect(victim.page, page_size,
+			     i & 1 ? PROT_READ : PROT_READ | PROT_WRITE))
+			die(errno, "victim mprotect");
+		t = ns_now() - t;
+		victim.calls++;
+		victim.total_ns += t;
+		if (t > victim.max_ns)
+			victim.max_ns = t;
+	}
+	/* leave the page as it was: PROT_READ */
+	if (!(i & 1) && mprotect(victim.page, page_size, PROT_READ))
+		die(errno, "victim mprotect");
+	return NULL;
+}
+
+static void victim_start(char *region)
+{
+	/* the region's last PROT_READ (odd) page */
+	long last = opt.vmas - 1;
+
+	if (!(last & 1))
+		last--;
+	victim.page = region + last * page_size;
+	if (pthread_create(&victim.thread, NULL, victim_main, NULL))
+		die(EAGAIN, "victim thread");
+}
+
+static void victim_stop(void)
+{
+	__atomic_store_n(&victim.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(victim.thread, NULL);
+	printf("repro: victim calls=%ld max_ns=%ld mean_ns=%ld\n",
+	       victim.calls, victim.max_ns,
+	       victim.calls ? victim.total_ns / victim.calls : 0);
+}
+
 static char *map_pages(long n)
 {
 	char *p = mmap(NULL, n * page_size, PROT_READ | PROT_WRITE,
@@ -573,6 +635,9 @@ static void usage(FILE *f)
 "                       until both mappings are swapped out (default 20)\n"
 "  --pid P --addr HEX   move mode: build nothing, migrate page HEX of process\n"
 "                       P once (another process's KSM page: its ksm_addr line)\n"
+"  --victim             split/fork: a thread on the other CPU toggles one page's\n"
+"                       protection (anon_vma lock for write) during the moves\n"
+"                       and reports its longest mprotect() (max_ns)\n"
 "  --calls N            idle mode: no KSM; time N mincore, mprotect, mmap+munmap\n"
 "                       and fault calls and N/10+1 migrations of a plain anon\n"
 "                       page, per call (default 2000)\n"
@@ -625,18 +690,19 @@ static void parse_args(int argc, char **argv)
 	struct option lopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "quiet-ksm", no_argument, NULL, 'q' },
+		{ "victim", no_argument, NULL, 'v' },
 		{ "start-file", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "cgroup", required_argument, NULL, 'g' },
 		{ "addr", required_argument, NULL, 'a' },
-		[6 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
+		[7 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
 	};
 	char *end;
 	int c, m;
 
 	/* numeric options: getopt_long() returns their index in num[] */
 	for (c = 0; c < nnum; c++)
-		lopts[6 + c] = (struct option){ num[c].name, required_argument,
+		lopts[7 + c] = (struct option){ num[c].name, required_argument,
 						NULL, c };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		if (c >= 0 && c < nnum) {
@@ -652,6 +718,8 @@ static void parse_args(int argc, char **argv)
 			opt.mode = m;
 		} else if (c == 'q') {
 			opt.quiet_ksm = 1;
+		} else if (c == 'v') {
+			opt.victim = 1;
 		} else if (c == 's') {
 			opt.start_file = optarg;
 		} else if (c == 'g') {
@@ -674,6 +742,8 @@ static void parse_args(int argc, char **argv)
 
 	if (opt.mode == MODE_MOVE ? !opt.pid || !opt.addr : opt.pid || opt.addr)
 		die(EINVAL, "--pid and --addr go with --mode move, and it needs both");
+	if (opt.victim && opt.mode != MODE_SPLIT && opt.mode != MODE_FORK)
+		die(EINVAL, "--victim goes with --mode split or fork");
 	/* Print the effective values: forks only apply to fork mode. */
 	if (opt.mode != MODE_FORK)
 		opt.forks = 0;
@@ -796,6 +866,8 @@ int main(int argc, char **argv)
 		while (access(opt.start_file, F_OK))
 			usleep(20000);
 	}
+	if (opt.victim)
+		victim_start(addr);
 	for (i = 0; i < opt.moves; i++)
 		do_move(addr, 1);
 	if (opt.loop > 0) {
@@ -808,6 +880,8 @@ int main(int argc, char **argv)
 		printf("repro: loop_seconds=%ld loop_moves=%ld\n",
 		       (now_ms() - t0) / 1000, moves_done - n0);
 	}
+	if (opt.victim)
+		victim_stop();
 
 	if (opt.mode == MODE_FORK) {
 		close(pfd[1]);

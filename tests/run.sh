@@ -15,7 +15,7 @@
 #               layout-7.2, debug-7.2); '' for lint only
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
-#               fork,mremap,concurrent,big,events,timing,control,rmmod,
+#               fork,mremap,victim,concurrent,big,events,timing,control,rmmod,
 #               swap,rmapst,unknown); default all
 # examples:
 #   tests/run.sh                      # everything (cold: about 40 minutes)
@@ -228,6 +228,40 @@ check_swap() {
 		check "swap: the module reports the missed mapping in the reclaim walks ($(s swap.stats incomplete_walks) incomplete)" \
 			gt0 "$(s swap.stats incomplete_walks)"
 	fi
+}
+
+# check_victim: a reproducer thread took the anon_vma lock for write
+# while the KSM page migrated.  The module's victims must match the
+# kernel's own events (victim.awk: waits that began inside a hold, with
+# bounds for the microsecond edges), each wait must lie inside the
+# victim's own longest mprotect(), and the per-walk and trace views agree.
+check_victim() {
+	local mine vmin vmax wmax rmax
+	if grep -q 'no event probes' "$out/victim.oracle" 2>/dev/null; then
+		skip "victim: the module's victims against ftrace's" "this kernel has no event probes (e:) for the oracle"
+		return
+	fi
+	mine=$(s victim.stats victim_waits)
+	vmin=$(s victim.oracle oracle_victims_min)
+	vmax=$(s victim.oracle oracle_victims_max)
+	check "victim: victim_waits ($mine) within ftrace's count of waits that began inside a KSM hold [$vmin, $vmax] ($(s victim.oracle oracle_holds) holds, $(s victim.oracle oracle_waits) waits on any lock)" \
+		test -n "$mine" -a -n "$vmin" -a "${mine:-x}" -ge "${vmin:-0}" -a "${mine:-x}" -le "${vmax:--1}"
+	eq "victim: one ksm_rmap_victim trace event per victim wait" \
+		"$mine" "$(s victim.oracle module_victim_events)"
+	if ! gt0 "$mine"; then
+		skip "victim: waits inside the victim's own mprotect(), per-walk view" \
+			"no task waited behind a KSM hold in this run (ftrace saw at most ${vmax:-?})"
+		return
+	fi
+	wmax=$(s victim.stats victim_max_wait_ns)
+	rmax=$(awk '/victim calls=/ { for (i = 1; i <= NF; i++) if ($i ~ /^max_ns=/) print substr($i, 8) }' "$out/victim.repro" 2>/dev/null)
+	check "victim: the longest wait ($wmax ns) lies inside the victim's own longest mprotect() ($rmax ns)" \
+		test "${wmax:-x}" -gt 0 -a "${wmax:-x}" -le "${rmax:-0}"
+	check "victim: the walks name the waiter (ksm_rmap_repro) and count at least every wait ($(awk 'NR > 1 { n += $14 } END { print n + 0 }' "$out/victim.walks" 2>/dev/null))" \
+		test "$(awk 'NR > 1 { n += $14 } END { print n + 0 }' "$out/victim.walks" 2>/dev/null)" -ge "$mine" -a \
+		"$(awk 'NR > 1 && $14 > 0 { print $16 }' "$out/victim.walks" 2>/dev/null | sed 's|^[0-9]*/||' | sort -u)" = ksm_rmap_repro
+	check "victim: the histogram holds every wait" \
+		test "$(awk '$1 == "victim_wait_ns" { n += $4 } END { print n + 0 }' "$out/victim.hist" 2>/dev/null)" = "$mine"
 }
 
 # check_rmapst KERNEL: upstream's rmap selftest ran with the module loaded;
@@ -470,6 +504,7 @@ suite() {
 			grep -qE '^rc=[1-9]' "$out/unknown.badwalkers"
 		eq "nothing left loaded after the refused loads" "0" "$(f unknown.loaded)"
 	fi
+	! want victim || check_victim
 	! want swap || check_swap "$name"
 	! want rmapst || check_rmapst "$name"
 	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
@@ -516,7 +551,7 @@ own_suite() {
 		if [ "${kwhat[$name]}" = debug ]; then
 			# every workload of the test plan, then kmemleak scans
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 1800 \
-				"krp.plan=testscan krp.phases=split,fork,mremap,concurrent,events,timing,control,rmmod,swap,rmapst,unknown" ||
+				"krp.plan=testscan krp.phases=split,fork,mremap,victim,concurrent,events,timing,control,rmmod,swap,rmapst,unknown" ||
 				boot_rc=$?
 			check "debug: kmemleak scanned after the last rmmod: no leak" \
 				test -f "$out/kmemleak" -a ! -s "$out/kmemleak"
@@ -533,6 +568,7 @@ own_suite() {
 		eq "no oops, BUG, WARN or lockdep report" "" \
 			"$(krp_splats "$out/console.log" "$out/dmesg")"
 		races "$out/dmesg"
+		[ "${kwhat[$name]}" != debug ] || check_victim
 		case ${kwhat[$name]} in
 		*/layout.patch)
 			eq "layout check fails: layout mismatch, classification n/a" \

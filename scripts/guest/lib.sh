@@ -67,6 +67,48 @@ oracle_on() {
 	echo 1 >"$T/tracing_on"
 }
 
+# victim_oracle_on: the kernel's own events for the victims of KSM holds:
+# a loop's lock is held from the walker's iter_first() to its next
+# up_read() (whose argument names the lock); lock:contention_begin/end
+# (event probes, for the raw lock address) give every wait.
+# scripts/guest/victim.awk matches them.  Returns 1 without event probes.
+victim_oracle_on() {
+	_it=anon_vma_interval_tree_iter
+	grep -q ' anon_rmap_tree_iter_first$' /proc/kallsyms && _it=anon_rmap_tree_iter
+	echo 0 >"$T/tracing_on"
+	echo >"$T/trace"
+	echo 16384 >"$T/buffer_size_kb"
+	echo mono >"$T/trace_clock"
+	echo >"$T/dynamic_events"
+	# shellcheck disable=SC2016 # $lock_addr and friends are ftrace's
+	{
+		echo 'p:krp_oracle/walk rmap_walk_ksm'
+		echo 'r:krp_oracle/walk_ret rmap_walk_ksm'
+		echo "p:krp_oracle/lfirst ${_it}_first"
+		echo 'p:krp_oracle/unlock up_read sem=%di:x64'
+		echo 'e:krp_oracle/cbegin lock/contention_begin lock=$lock_addr:x64'
+		echo 'e:krp_oracle/cend lock/contention_end lock=$lock_addr:x64'
+	} >>"$T/dynamic_events" 2>/dev/null || return 1
+	grep -q cbegin "$T/dynamic_events" || return 1
+	echo 1 >"$T/events/krp_oracle/enable"
+	echo 1 >"$T/events/ksm_rmap_probe/ksm_rmap_victim/enable"
+	echo 1 >"$T/tracing_on"
+}
+
+victim_oracle_report() {
+	awk -f /krp/victim.awk "$T/trace"
+	grep -c 'ksm_rmap_victim:' "$T/trace" | sed 's/^/module_victim_events: /'
+}
+
+victim_oracle_clear() {
+	echo 0 >"$T/tracing_on"
+	echo 0 >"$T/events/krp_oracle/enable"
+	echo 0 >"$T/events/ksm_rmap_probe/ksm_rmap_victim/enable"
+	echo >"$T/trace"
+	echo >"$T/dynamic_events"
+	echo local >"$T/trace_clock"
+}
+
 oracle_off() {
 	echo 0 >"$T/tracing_on"
 	echo 0 >"$T/events/krp_oracle/enable"

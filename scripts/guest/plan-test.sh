@@ -63,6 +63,24 @@ want split && oracle_phase split --mode split --vmas 300 --dups 2 --moves 2
 want fork && oracle_phase fork --mode fork --vmas 200 --dups 2 --forks 2 --moves 2
 want mremap && oracle_phase mremap --mode mremap --moves 2
 
+if want victim; then
+	# a thread of the reproducer takes the anon_vma lock for write while
+	# the KSM page is migrated: the module's victims against ftrace's
+	stats_reset
+	if victim_oracle_on; then
+		section victim.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 4 --victim
+		echo 0 >"$T/tracing_on"
+		section victim.oracle victim_oracle_report
+		victim_oracle_clear
+	else
+		section victim.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 4 --victim
+		section victim.oracle echo "no event probes (e:) on this kernel"
+	fi
+	section victim.stats cat "$D/stats"
+	section victim.walks cat "$D/walks"
+	section victim.hist cat "$D/hist"
+fi
+
 if want concurrent; then
 	# two walkers at once, one per CPU: per-task state must stay apart
 	stats_reset
