@@ -75,14 +75,14 @@ static const char *const mode_names[] = {
 static struct {
 	enum mode mode;
 	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
-	long reclaims, pid, calls;
+	long reclaims, pid, calls, victim_cpu;
 	unsigned long addr;
 	int quiet_ksm, victim;
 	const char *start_file, *cgroup;
 } opt = {
 	.mode = MODE_SPLIT, .vmas = 1000, .dups = 2, .unique = 4, .forks = 2,
 	.moves = 2, .merge_timeout = 120, .reclaims = 20,
-	.cgroup = "/sys/fs/cgroup/krp", .calls = 2000,
+	.cgroup = "/sys/fs/cgroup/krp", .calls = 2000, .victim_cpu = -1,
 };
 
 static long moves_done, migrated_count, failed_count;
@@ -508,7 +508,7 @@ static void *victim_main(void *arg)
 
 	(void)arg;
 	CPU_ZERO(&cpus);
-	CPU_SET(opt.cpu ? 0 : 1, &cpus);
+	CPU_SET(opt.victim_cpu >= 0 ? opt.victim_cpu : !opt.cpu, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 	for (i = 0; !__atomic_load_n(&victim.stop, __ATOMIC_ACQUIRE); i++) {
 		t = ns_now();
@@ -638,6 +638,8 @@ static void usage(FILE *f)
 "  --victim             split/fork: a thread on the other CPU toggles one page's\n"
 "                       protection (anon_vma lock for write) during the moves\n"
 "                       and reports its longest mprotect() (max_ns)\n"
+"  --victim-cpu C       run that thread on CPU C instead (C = --cpu: it waits\n"
+"                       when the scheduler lets it preempt the walker)\n"
 "  --calls N            idle mode: no KSM; time N mincore, mprotect, mmap+munmap\n"
 "                       and fault calls and N/10+1 migrations of a plain anon\n"
 "                       page, per call (default 2000)\n"
@@ -685,6 +687,7 @@ static void parse_args(int argc, char **argv)
 		{ "reclaims", &opt.reclaims, 1, 1000 },
 		{ "pid", &opt.pid, 1, INT_MAX },
 		{ "calls", &opt.calls, 1, big },
+		{ "victim-cpu", &opt.victim_cpu, 0, 4095 },
 	};
 	const int nnum = sizeof(num) / sizeof(num[0]);
 	struct option lopts[] = {

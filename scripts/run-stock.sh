@@ -84,18 +84,21 @@ label() {
 	esac
 }
 st() { krp_kv "$KRP_CACHE/stock-out/$1/$2.stats" "$3"; }
+ms() { [[ ${1:-} =~ ^[0-9]+$ ]] && awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }' || echo -; }
 first=${rows[0]}
 echo
 echo "rmap_walk_ksm(), $mode: $(krp_kv "$KRP_CACHE/stock-out/$first/counted.repro" anon_vma_tree_nodes) VMAs in the anon_vma tree, $dups rmap_items on the KSM page"
-printf '%-32s %11s %11s %11s %9s %7s %11s %9s\n' "" "max hold ms" iterations "addr skips" "mm skips" walks incomplete migrated
+printf '%-32s %11s %11s %11s %9s %7s %11s %9s %10s %10s\n' "" "max hold ms" iterations "addr skips" "mm skips" walks incomplete migrated "victim ms" "mprotect"
 for k in "${rows[@]}"; do
-	printf '%-32s %11.3f %11s %11s %9s %7s %11s %9s\n' \
+	printf '%-32s %11.3f %11s %11s %9s %7s %11s %9s %10s %10s\n' \
 		"$(label "$k") ($(cat "$KRP_CACHE/stock-out/$k/uname"))" \
 		"$(awk -v v="$(st "$k" timed max_hold_ns)" 'BEGIN {print v / 1e6}')" \
 		"$(st "$k" counted max_loop_iterations)" "$(st "$k" counted max_loop_skip_addr)" \
 		"$(st "$k" counted max_loop_skip_mm)" "$(st "$k" counted walks)" \
 		"$(st "$k" counted incomplete_walks)" \
-		"$(krp_kv "$KRP_CACHE/stock-out/$k/counted.repro" migrated_count)/$(krp_kv "$KRP_CACHE/stock-out/$k/counted.repro" moves_done)"
+		"$(krp_kv "$KRP_CACHE/stock-out/$k/counted.repro" migrated_count)/$(krp_kv "$KRP_CACHE/stock-out/$k/counted.repro" moves_done)" \
+		"$(ms "$(st "$k" victim victim_max_wait_ns)")" \
+		"$(ms "$(awk '/victim calls=/ { for (i = 1; i <= NF; i++) if ($i ~ /^max_ns=/) print substr($i, 8) }' "$KRP_CACHE/stock-out/$k/victim.repro" 2>/dev/null)")"
 done
 for k in "${rows[@]:1}"; do
 	awk -v a="$(st "$k" timed max_hold_ns)" -v b="$(st "$first" timed max_hold_ns)" \
@@ -108,7 +111,10 @@ echo
 echo "max hold: longest anon_vma lock hold of one loop (one rmap_item, one pass), with"
 echo "count=0; iterations / addr skips / mm skips: the most in one loop, with count=1,"
 echo "same workload, same boot.  incomplete: walks that went through everything yet"
-echo "handed rmap_one() fewer VMAs than the page has mappings.  The seed thread, on"
+echo "handed rmap_one() fewer VMAs than the page has mappings.  victim ms: the"
+echo "longest wait of a task (a thread toggling a page's protection, third run,"
+echo "count=0) for the lock a KSM walk held; mprotect: that thread's own longest"
+echo "mprotect() (the wait is inside it).  The seed thread, on"
 echo "real hardware with 20,000 VMAs: 228.65 ms -> 0.396 ms, 22169 -> 3 iterations."
 if [ -n "$KRP_ICOUNT" ]; then
 	echo "Guest time under QEMU -icount shift=$KRP_ICOUNT: $((1 << KRP_ICOUNT)) ns per guest instruction, so \"ms\" are"

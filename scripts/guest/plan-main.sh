@@ -4,7 +4,8 @@
 # plan-main.sh - the guest half of scripts/run-stock.sh: the same workload
 # twice in one boot with the module loaded: first with count=0 (only the
 # lock and the walks are timed: undistorted hold times), then with count=1
-# (every tree iteration counted and classified).
+# (every tree iteration counted and classified); then once more with a
+# victim thread (ksm_rmap_repro --victim), count=0.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
@@ -26,5 +27,16 @@ section counted.repro "$REPRO" $args
 section counted.stats cat "$D/stats"
 section counted.walks cat "$D/walks"
 section counted.hist cat "$D/hist"
+if [ "$(param mode split)" != mremap ]; then
+	# the same again with a victim: a thread that keeps taking the lock
+	# for write (its VMA merges change the tree, so it gets a run of its
+	# own); the module's longest victim wait against the victim's own
+	stats_reset
+	echo 0 >"$D/count"
+	probes_settle
+	# shellcheck disable=SC2086
+	section victim.repro "$REPRO" $args --victim --victim-cpu 0
+	section victim.stats cat "$D/stats"
+fi
 section rmmod module_unload
 section dmesg dmesg
