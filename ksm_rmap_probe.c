@@ -328,18 +328,6 @@ static void krp_mapset_add(struct krp_mapset *set, struct vm_area_struct *vma,
 
 NOKPROBE_SYMBOL(krp_mapset_add);
 
-/* Mark (@vma, @addr) of @set with @flags if it is there. */
-static void krp_mapset_mark(struct krp_mapset *set, struct vm_area_struct *vma,
-			    unsigned long addr, unsigned long flags)
-{
-	struct krp_map *m = krp_mapset_slot(set, vma, addr);
-
-	if (m && m->vma)
-		m->addr |= flags;
-}
-
-NOKPROBE_SYMBOL(krp_mapset_mark);
-
 enum krp_verdict { KRP_SKIP_ADDR, KRP_SKIP_MM, KRP_SKIP_INVALID, KRP_HIT };
 
 /* The checks of rmap_walk_ksm()'s loop body, in its order. */
@@ -385,9 +373,6 @@ static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
 		krp_mapset_add(&w->found, vma, l->addr, KRP_MAP_HANDED);
 		break;
 	}
-	/* a remove walk came by a VMA the migration walk unmapped */
-	if (w->pending)
-		krp_mapset_mark(&w->pending->set, vma, l->addr, KRP_MAP_SEEN);
 	/*
 	 * @vma contains the item's address.  Its linear page index is the
 	 * range the v4 patch walks: the page's index when it was merged,
@@ -768,7 +753,6 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->unknown_waiter_walks += from->unknown_waiter_walks;
 	to->raced_walks += from->raced_walks;
 	to->remove_walks += from->remove_walks;
-	to->remove_left_behind += from->remove_left_behind;
 	to->remove_unconfirmed += from->remove_unconfirmed;
 	to->remove_unpaired += from->remove_unpaired;
 	to->anomalies += from->anomalies;
@@ -984,13 +968,12 @@ NOKPROBE_SYMBOL(krp_judge);
 /*
  * A remove_migration_ptes() walk must hand remove_migration_pte() every
  * (VMA, address) where the try_to_migrate() walk before it left a
- * migration entry, a subset of what that walk found (recorded by the same
- * task for the same stable node).  Migration entries hold no mapcount, and
- * a munmap() or exit() in between removes them without a trace in any
- * count: an entry the remove walk never came by may be gone, so it is only
- * "unconfirmed".  Left behind, certainly, is an entry whose VMA the remove
- * walk visited with the address inside, still in the tree, yet never
- * handed in either pass.
+ * migration entry, a subset of what that walk handed (recorded by the same
+ * task for the same stable node).  No verdict here can be certain:
+ * migration entries hold no mapcount, and a munmap() or exit() between or
+ * during the walks removes them (and unlinks the VMA between two loops,
+ * even after the first pass came by it) without a trace in any count.  So
+ * a pair not handed is "unconfirmed": left behind, or gone.
  */
 static void krp_judge_remove(struct krp_walk *w, enum krp_end end)
 {
@@ -1014,11 +997,7 @@ static void krp_judge_remove(struct krp_walk *w, enum krp_end end)
 				continue;
 			f = krp_mapset_slot(&w->found, m->vma,
 					    m->addr & PAGE_MASK);
-			if (f && f->vma && (f->addr & KRP_MAP_HANDED))
-				continue;
-			if (m->addr & KRP_MAP_SEEN)
-				s->remove_left_behind++;
-			else
+			if (!f || !f->vma || !(f->addr & KRP_MAP_HANDED))
 				s->remove_unconfirmed++;
 		}
 	}
@@ -1054,15 +1033,8 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	w->stable_node = krp_folio_stable_node(folio);
 	w->all_counted = true;
 	w->kind = krp_kind_of(w->rmap_one);
-	if (w->kind == KRP_KIND_REMOVE && w->stable_node) {
+	if (w->kind == KRP_KIND_REMOVE && w->stable_node)
 		w->pending = krp_pending_find(w->stable_node);
-		if (w->pending) {
-			int i;
-
-			for (i = 0; i < KRP_MAPSET_SLOTS; i++)
-				w->pending->set.slot[i].addr &= ~KRP_MAP_SEEN;
-		}
-	}
 	/*
 	 * Classify only with a layout not known to be wrong, and only if the
 	 * kernel's own invalid_vma() check is one we can repeat safely.
@@ -1302,7 +1274,6 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "unknown_waiter_walks", t->unknown_waiter_walks, c);
 	krp_show_u64(out, "raced_walks", t->raced_walks, c);
 	krp_show_u64(out, "remove_walks", t->remove_walks, c);
-	krp_show_u64(out, "remove_left_behind", t->remove_left_behind, c);
 	krp_show_u64(out, "remove_unconfirmed", t->remove_unconfirmed, c);
 	krp_show_u64(out, "remove_unpaired", t->remove_unpaired, c);
 	krp_show_u64(out, "walks_complete", t->ends[KRP_END_COMPLETE], true);

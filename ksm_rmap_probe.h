@@ -204,8 +204,7 @@ static inline unsigned long krp_folio_stable_node(struct folio *folio)
 #define KRP_MAPSET_MAX		96
 #define KRP_MAP_HANDED		0x1UL	/* handed to rmap_one() */
 #define KRP_MAP_REFUSED		0x2UL	/* refused by rwc->invalid_vma() */
-#define KRP_MAP_SEEN		0x4UL	/* remove walk: visited, address inside */
-#define KRP_MAP_FLAGS		0x7UL
+#define KRP_MAP_FLAGS		0x3UL
 
 struct krp_map {
 	struct vm_area_struct *vma;	/* compared, never dereferenced */
@@ -337,7 +336,7 @@ struct krp_totals {
 	u64 unknown_overflow_walks;	/* too many mappings to judge */
 	u64 unknown_waiter_walks;	/* folio lock wanted: a merge pending */
 	u64 raced_walks;		/* mapcount changed by others */
-	u64 remove_walks, remove_left_behind, remove_unconfirmed;
+	u64 remove_walks, remove_unconfirmed;
 	u64 remove_unpaired;		/* no try_to_migrate walk recorded */
 	u64 ends[KRP_END_NR];
 	u64 anomalies;		/* internal cross-checks that failed */

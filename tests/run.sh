@@ -247,8 +247,8 @@ check_mremapfork() {
 			"0 0 $(s mremapfork.repro moves)" \
 			"$(s $st incomplete_walks) $(s $st missed_mappings) $(s mremapfork.repro migrated_count)"
 	fi
-	eq "mremapfork: remove walks paired with their migration walk, none left an entry behind (remove_walks > 0, left_behind, unpaired)" \
-		"yes 0 0" "$(gt0 "$(s $st remove_walks)" && echo yes || echo no) $(s $st remove_left_behind) $(s $st remove_unpaired)"
+	eq "mremapfork: remove walks paired with their migration walk, each handed what it unmapped (remove_walks > 0, unconfirmed, unpaired)" \
+		"yes 0 0" "$(gt0 "$(s $st remove_walks)" && echo yes || echo no) $(s $st remove_unconfirmed) $(s $st remove_unpaired)"
 }
 
 # check_refused: a reclaim walk whose invalid_vma refuses a VMA that maps
