@@ -6,7 +6,8 @@
  * interval-tree iterations, why each visited VMA was skipped (address
  * outside it, or the mm check of the pass), how many were handed to
  * rmap_one(), and how long the anon_vma lock was held; it flags walks that
- * completed but found fewer mappings than the folio has.
+ * completed but found fewer of the folio's mappings than lasted the whole
+ * walk (see krp_judge()).
  *
  * usage: insmod ksm_rmap_probe.ko [enable=0|1] [max_walkers=N]
  *        cat /sys/kernel/debug/ksm_rmap/stats

@@ -108,7 +108,7 @@ echo
 echo "max hold: longest anon_vma lock hold of one loop (one rmap_item, one pass), with"
 echo "count=0; iterations / addr skips / mm skips: the most in one loop, with count=1,"
 echo "same workload, same boot.  incomplete: walks that went through everything yet"
-echo "handed rmap_one() fewer VMAs than the page has mappings.  The seed thread, on"
+echo "found fewer mappings than lasted the whole walk (README: incomplete_walks).  The seed thread, on"
 echo "real hardware with 20,000 VMAs: 228.65 ms -> 0.396 ms, 22169 -> 3 iterations."
 if [ -n "$KRP_ICOUNT" ]; then
 	echo "Guest time under QEMU -icount shift=$KRP_ICOUNT: $((1 << KRP_ICOUNT)) ns per guest instruction, so \"ms\" are"
