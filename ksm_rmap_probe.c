@@ -6,7 +6,8 @@
  * interval-tree iterations, why each visited VMA was skipped (address
  * outside it, or the mm check of the pass), how many were handed to
  * rmap_one(), and how long the anon_vma lock was held; it flags walks that
- * completed but found fewer mappings than the folio has.
+ * completed but found fewer of the folio's mappings than lasted the whole
+ * walk (see krp_judge()).
  *
  * usage: insmod ksm_rmap_probe.ko [enable=0|1] [max_walkers=N]
  *        cat /sys/kernel/debug/ksm_rmap/stats
@@ -118,6 +119,21 @@ static inline unsigned int krp_bucket(u64 v)
 {
 	return min_t(unsigned int, fls64(v), KRP_HIST_BUCKETS - 1);
 }
+
+/*
+ * rmap_one() callbacks whose effect on the folio's mappings the verdict
+ * must know (enum krp_kind); any other leaves the mappings as they are.
+ */
+static const struct {
+	const char *name;
+	enum krp_kind kind;
+} krp_kinds[] = {
+	{ "try_to_unmap_one", KRP_KIND_UNMAP },
+	{ "try_to_migrate_one", KRP_KIND_MIGRATE },
+	{ "remove_migration_pte", KRP_KIND_REMOVE },
+};
+
+static unsigned long krp_kind_addr[ARRAY_SIZE(krp_kinds)];
 
 /* ------------------------------------------------------------------------
  * 2. Per-task state
@@ -464,6 +480,50 @@ static void krp_item_next(struct krp_walk *w, struct krp_loop *l)
 
 NOKPROBE_SYMBOL(krp_item_next);
 
+/*
+ * The slot of (@vma, @addr) in @set: the pair itself, or the free slot
+ * where it would go (NULL if the set is full and the pair is not in it).
+ */
+static struct krp_map *krp_mapset_slot(struct krp_mapset *set,
+				       struct vm_area_struct *vma,
+				       unsigned long addr)
+{
+	unsigned int i, h = hash_long((unsigned long)vma ^ addr,
+				      ilog2(KRP_MAPSET_SLOTS));
+
+	for (i = 0; i < KRP_MAPSET_SLOTS; i++) {
+		struct krp_map *m = &set->slot[(h + i) & (KRP_MAPSET_SLOTS - 1)];
+
+		if (!m->vma || (m->vma == vma && (m->addr & PAGE_MASK) == addr))
+			return m;
+	}
+	return NULL;
+}
+
+NOKPROBE_SYMBOL(krp_mapset_slot);
+
+/* Add (@vma, @addr) to @set with @flags; on overflow, remember that. */
+static void krp_mapset_add(struct krp_mapset *set, struct vm_area_struct *vma,
+			   unsigned long addr, unsigned long flags)
+{
+	struct krp_map *m = krp_mapset_slot(set, vma, addr);
+
+	if (m && !m->vma) {
+		if (set->nr >= KRP_MAPSET_MAX)
+			m = NULL;
+		else
+			set->nr++;
+	}
+	if (!m) {
+		set->overflow = true;
+		return;
+	}
+	m->vma = vma;
+	m->addr = addr | (m->addr & KRP_MAP_FLAGS) | flags;
+}
+
+NOKPROBE_SYMBOL(krp_mapset_add);
+
 enum krp_verdict { KRP_SKIP_ADDR, KRP_SKIP_MM, KRP_SKIP_INVALID, KRP_HIT };
 
 /* The checks of rmap_walk_ksm()'s loop body, in its order. */
@@ -501,9 +561,12 @@ static bool krp_classify(struct krp_walk *w, struct krp_loop *l,
 		break;
 	case KRP_SKIP_INVALID:
 		l->skip_invalid++;
+		/* a refused VMA maps the page all the same: found */
+		krp_mapset_add(&w->found, vma, l->addr, KRP_MAP_REFUSED);
 		break;
 	case KRP_HIT:
 		l->hits++;
+		krp_mapset_add(&w->found, vma, l->addr, KRP_MAP_HANDED);
 		break;
 	}
 	/*
@@ -887,6 +950,13 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->victim_total_wait_ns += from->victim_total_wait_ns;
 	to->victim_max_wait_ns = max(to->victim_max_wait_ns, from->victim_max_wait_ns);
 	to->max_tree_vmas = max(to->max_tree_vmas, from->max_tree_vmas);
+	to->found_mappings += from->found_mappings;
+	to->unknown_overflow_walks += from->unknown_overflow_walks;
+	to->unknown_waiter_walks += from->unknown_waiter_walks;
+	to->raced_walks += from->raced_walks;
+	to->remove_walks += from->remove_walks;
+	to->remove_unconfirmed += from->remove_unconfirmed;
+	to->remove_unpaired += from->remove_unpaired;
 	to->anomalies += from->anomalies;
 	to->probe_misses += from->probe_misses;
 	for (i = 0; i < KRP_END_NR; i++)
@@ -976,6 +1046,175 @@ static bool krp_invalid_vma_known(void *fn)
 
 NOKPROBE_SYMBOL(krp_invalid_vma_known);
 
+static enum krp_kind krp_kind_of(void *rmap_one)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(krp_kind_addr); i++)
+		if (krp_kind_addr[i] && krp_kind_addr[i] == (unsigned long)rmap_one)
+			return krp_kinds[i].kind;
+	return KRP_KIND_OTHER;
+}
+
+NOKPROBE_SYMBOL(krp_kind_of);
+
+/*
+ * Migration hands its found mappings from the try_to_migrate() walk to
+ * the remove_migration_ptes() walk of the same task and stable node
+ * (dst carries src's stable node; on failure dst is src).  A slot belongs
+ * to its task while ->task is set; one left behind (its remove walk was
+ * not tracked) is taken over after KRP_PENDING_TTL_NS.
+ */
+static struct krp_pending krp_pending[KRP_PENDING];
+
+static struct krp_pending *krp_pending_find(unsigned long stable_node)
+{
+	int i;
+
+	for (i = 0; i < KRP_PENDING; i++)
+		if (READ_ONCE(krp_pending[i].task) == current &&
+		    krp_pending[i].stable_node == stable_node)
+			return &krp_pending[i];
+	return NULL;
+}
+
+NOKPROBE_SYMBOL(krp_pending_find);
+
+static void krp_pending_store(struct krp_walk *w, u64 now)
+{
+	struct krp_pending *p = krp_pending_find(w->stable_node);
+	int i;
+
+	for (i = 0; !p && i < KRP_PENDING; i++) {
+		struct krp_pending *q = &krp_pending[i];
+		struct task_struct *t = READ_ONCE(q->task);
+
+		if (t && now - READ_ONCE(q->t) < KRP_PENDING_TTL_NS)
+			continue;
+		if (cmpxchg(&q->task, t, current) == t)
+			p = q;
+	}
+	if (!p)
+		return;		/* the remove walk counts as unpaired */
+	p->stable_node = w->stable_node;
+	WRITE_ONCE(p->t, now);
+	p->set = w->found;
+}
+
+NOKPROBE_SYMBOL(krp_pending_store);
+
+/*
+ * The verdicts of a walk, at its return (the folio is still locked).
+ *
+ * incomplete: the walk ended complete, yet fewer of the folio's mappings
+ * that existed for the whole walk were found than there were.  Each
+ * distinct (VMA, address) found (handed to rmap_one() or refused by
+ * invalid_vma()) accounts for at most one mapping.  The mappings present
+ * from entry to return are at most min(entry, return) of the mapcount,
+ * and exactly that many when others only add mappings (a fork, a merge)
+ * or only remove them (munmap, exit, COW, zap) during the walk.  A walk
+ * that unmaps what it finds (try_to_unmap/try_to_migrate) took its found
+ * mappings out itself: at most "handed" of the entry mapcount; what is
+ * still mapped at return was never unmapped by it, and only the refused
+ * ones among them were found.  Not judged: a set that overflowed, and a
+ * folio whose lock someone waits for (a KSM merge maps the page before it
+ * takes the lock to add its rmap_item: that mapping cannot be found yet).
+ *
+ * A remove_migration_ptes() walk starts with the migration entries, not
+ * mappings, so it has its own verdict: see krp_judge_remove().
+ */
+static void krp_judge(struct krp_walk *w, enum krp_end end, u64 now)
+{
+	struct krp_totals *s = &w->sum;
+	int e = w->mapcount, r = krp_folio_mapcount(w->folio);
+	int i, handed = 0, refused = 0, lb;
+
+	if (!w->classify || e < 0 || r < 0 ||
+	    (end != KRP_END_COMPLETE && end != KRP_END_DONE &&
+	     end != KRP_END_STOP))
+		return;
+	for (i = 0; i < KRP_MAPSET_SLOTS; i++) {
+		unsigned long f = w->found.slot[i].addr & KRP_MAP_FLAGS;
+
+		if (!w->found.slot[i].vma)
+			continue;
+		if (f & KRP_MAP_HANDED)
+			handed++;
+		else if (f & KRP_MAP_REFUSED)
+			refused++;
+	}
+	if (!w->found.overflow)
+		s->found_mappings = handed + refused;
+	if (w->kind == KRP_KIND_MIGRATE && !w->found.overflow)
+		krp_pending_store(w, now);
+	if (w->kind == KRP_KIND_REMOVE)
+		return;
+	/* something else mapped or unmapped the page during the walk */
+	if (w->kind == KRP_KIND_OTHER ? r != e : (r > e || r < e - handed))
+		s->raced_walks = 1;
+	if (end != KRP_END_COMPLETE)
+		return;
+	if (w->found.overflow) {
+		s->unknown_overflow_walks = 1;
+		return;
+	}
+	if (folio_test_waiters(w->folio)) {
+		s->unknown_waiter_walks = 1;
+		return;
+	}
+	if (w->kind == KRP_KIND_OTHER)
+		lb = min(e, r) - handed - refused;
+	else
+		lb = min(e - handed, r) - refused;
+	if (lb > 0) {
+		s->incomplete_walks = 1;
+		s->missed_mappings = lb;
+	}
+}
+
+NOKPROBE_SYMBOL(krp_judge);
+
+/*
+ * A remove_migration_ptes() walk must hand remove_migration_pte() every
+ * (VMA, address) where the try_to_migrate() walk before it left a
+ * migration entry, a subset of what that walk handed (recorded by the same
+ * task for the same stable node).  No verdict here can be certain:
+ * migration entries hold no mapcount, and a munmap() or exit() between or
+ * during the walks removes them (and unlinks the VMA between two loops,
+ * even after the first pass came by it) without a trace in any count.  So
+ * a pair not handed is "unconfirmed": left behind, or gone.
+ */
+static void krp_judge_remove(struct krp_walk *w, enum krp_end end)
+{
+	struct krp_totals *s = &w->sum;
+	struct krp_pending *p = w->pending;
+	int i;
+
+	if (w->kind != KRP_KIND_REMOVE)
+		return;
+	if (!p) {
+		if (w->classify && end == KRP_END_COMPLETE)
+			s->remove_unpaired = 1;
+		return;
+	}
+	if (w->classify && end == KRP_END_COMPLETE && !w->found.overflow) {
+		s->remove_walks = 1;
+		for (i = 0; i < KRP_MAPSET_SLOTS; i++) {
+			struct krp_map *m = &p->set.slot[i], *f;
+
+			if (!m->vma || !(m->addr & KRP_MAP_HANDED))
+				continue;
+			f = krp_mapset_slot(&w->found, m->vma,
+					    m->addr & PAGE_MASK);
+			if (!f || !f->vma || !(f->addr & KRP_MAP_HANDED))
+				s->remove_unconfirmed++;
+		}
+	}
+	WRITE_ONCE(p->task, NULL);
+}
+
+NOKPROBE_SYMBOL(krp_judge_remove);
+
 /* rmap_walk_ksm(folio, rwc) entry: claim the instance for this task. */
 static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -1003,6 +1242,9 @@ static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	w->mapcount = krp_folio_mapcount(folio);
 	w->stable_node = krp_folio_stable_node(folio);
 	w->all_counted = true;
+	w->kind = krp_kind_of(w->rmap_one);
+	if (w->kind == KRP_KIND_REMOVE && w->stable_node)
+		w->pending = krp_pending_find(w->stable_node);
 	/*
 	 * Classify only with a layout not known to be wrong, and only if the
 	 * kernel's own invalid_vma() check is one we can repeat safely.
@@ -1054,17 +1296,8 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 	s->ends[end] = 1;
 	s->total_walk_ns = now - w->t_start;
 	s->max_walk_ns = s->total_walk_ns;
-	/*
-	 * A walk that went through everything yet found fewer VMAs than the
-	 * folio has mappings cannot have found them all.  Found: handed to
-	 * rmap_one(), or refused by invalid_vma() (cgroup reclaim refuses
-	 * the VMAs of other cgroups' mms: they do map the page).
-	 */
-	if (end == KRP_END_COMPLETE && w->classify && w->mapcount >= 0 &&
-	    s->hits + s->skip_invalid < w->mapcount) {
-		s->incomplete_walks = 1;
-		s->missed_mappings = w->mapcount - s->hits - s->skip_invalid;
-	}
+	krp_judge(w, end, now);
+	krp_judge_remove(w, end);
 	for (i = 0; i < KRP_WHATIF_NR; i++)
 		s->whatif[i].missed_walks = w->whatif_miss[i];
 	krp_fill_record(&r, w, end);
@@ -1259,6 +1492,13 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "max_tree_vmas", t->max_tree_vmas, !!t->max_tree_vmas);
 	krp_show_u64(out, "incomplete_walks", t->incomplete_walks, c);
 	krp_show_u64(out, "missed_mappings", t->missed_mappings, c);
+	krp_show_u64(out, "found_mappings", t->found_mappings, c);
+	krp_show_u64(out, "unknown_overflow_walks", t->unknown_overflow_walks, c);
+	krp_show_u64(out, "unknown_waiter_walks", t->unknown_waiter_walks, c);
+	krp_show_u64(out, "raced_walks", t->raced_walks, c);
+	krp_show_u64(out, "remove_walks", t->remove_walks, c);
+	krp_show_u64(out, "remove_unconfirmed", t->remove_unconfirmed, c);
+	krp_show_u64(out, "remove_unpaired", t->remove_unpaired, c);
 	krp_show_u64(out, "walks_complete", t->ends[KRP_END_COMPLETE], true);
 	krp_show_u64(out, "walks_stop", t->ends[KRP_END_STOP], true);
 	krp_show_u64(out, "walks_done", t->ends[KRP_END_DONE], true);
@@ -1805,6 +2045,8 @@ static int __init krp_init(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid); i++)
 		krp_pure_invalid_addr[i] = krp_symbol_addr(krp_pure_invalid[i]);
+	for (i = 0; i < ARRAY_SIZE(krp_kinds); i++)
+		krp_kind_addr[i] = krp_symbol_addr(krp_kinds[i].name);
 
 	for_each_kernel_tracepoint(krp_find_exit_tp, NULL);
 	ret = -ENOENT;

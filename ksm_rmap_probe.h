@@ -258,6 +258,55 @@ static inline unsigned long krp_folio_stable_node(struct folio *folio)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * The mappings a walk found: distinct (VMA, address) pairs handed to
+ * rmap_one() or refused by rwc->invalid_vma(), in an open-addressing set
+ * (KRP_MAPSET_SLOTS, a power of two, filled to at most KRP_MAPSET_MAX).
+ * A KSM page is mapped at most once per (VMA, address): the same VMA may
+ * map it at several addresses (one rmap_item each), and the second pass
+ * hands a VMA again for every rmap_item of another mm at that address.
+ * The flags live in the low bits of @addr (page aligned).
+ */
+#define KRP_MAPSET_SLOTS	128
+#define KRP_MAPSET_MAX		96
+#define KRP_MAP_HANDED		0x1UL	/* handed to rmap_one() */
+#define KRP_MAP_REFUSED		0x2UL	/* refused by rwc->invalid_vma() */
+#define KRP_MAP_FLAGS		0x3UL
+
+struct krp_map {
+	struct vm_area_struct *vma;	/* compared, never dereferenced */
+	unsigned long addr;		/* page address | KRP_MAP_* flags */
+};
+
+struct krp_mapset {
+	u16 nr;
+	bool overflow;			/* a mapping did not fit: no verdict */
+	struct krp_map slot[KRP_MAPSET_SLOTS];
+};
+
+/* What the walk's rmap_one() does to the folio's mappings. */
+enum krp_kind {
+	KRP_KIND_OTHER,		/* leaves them (folio_referenced_one, ...) */
+	KRP_KIND_UNMAP,		/* removes each it finds (try_to_unmap_one) */
+	KRP_KIND_MIGRATE,	/* the same, leaving migration entries */
+	KRP_KIND_REMOVE,	/* remove_migration_pte: restores them */
+	KRP_KIND_NR
+};
+
+/*
+ * The mappings a try_to_migrate() walk found, kept for the same task's
+ * remove_migration_ptes() walk of the same stable node (see krp_judge()).
+ */
+#define KRP_PENDING		8
+#define KRP_PENDING_TTL_NS	(10ULL * NSEC_PER_SEC)
+
+struct krp_pending {
+	struct task_struct *task;	/* owner; NULL: free */
+	unsigned long stable_node;
+	u64 t;				/* when stored */
+	struct krp_mapset set;
+};
+
 #define KRP_HIST_BUCKETS	64	/* log2 buckets: fls64(value) */
 #define KRP_RECENT_WALKS	64	/* lines kept for the "walks" file */
 
@@ -350,6 +399,12 @@ struct krp_totals {
 	u64 unclassified_loops;
 	u64 uncounted_loops;	/* loops timed with iter_next() unprobed */
 	u64 incomplete_walks, missed_mappings;
+	u64 found_mappings;		/* distinct (VMA, address) found */
+	u64 unknown_overflow_walks;	/* too many mappings to judge */
+	u64 unknown_waiter_walks;	/* folio lock wanted: a merge pending */
+	u64 raced_walks;		/* mapcount changed by others */
+	u64 remove_walks, remove_unconfirmed;
+	u64 remove_unpaired;		/* no try_to_migrate walk recorded */
 	u64 ends[KRP_END_NR];
 	u64 anomalies;		/* internal cross-checks that failed */
 	u64 probe_misses;	/* events lost by this module's own design */
@@ -381,6 +436,9 @@ struct krp_totals {
  * @t_wait: when the walker started to wait in down_read()
  * @wait_sem: the semaphore it waited for
  * @mapcount: folio_mapcount() at entry
+ * @kind: what rmap_one() does to the mappings
+ * @pending: remove walk: the try_to_migrate walk's mappings it must find
+ * @found: the mappings this walk found (see struct krp_mapset)
  * @pass: 0 for the first hlist traversal, 1 for search_new_forks
  * @wraps: hlist traversals started after the first
  * @in_loop: between iter_first and the matching up_read
@@ -412,8 +470,11 @@ struct krp_walk {
 	u8 pass, wraps;
 	bool in_loop, waiting, early, classify, all_counted;
 	bool whatif_miss[KRP_WHATIF_NR];
+	enum krp_kind kind;
+	struct krp_pending *pending;
 	struct krp_loop loop;
 	struct krp_totals sum;
+	struct krp_mapset found;
 };
 
 /* One line of the "walks" file. */

@@ -165,8 +165,8 @@ first=${names[0]}
 	echo
 	echo "hold ms: longest anon_vma lock hold of one loop, measured with count=0 (no per-iteration"
 	echo "probe); the other columns with count=1. max iter / addr skp / mm skp: maxima over loops."
-	echo "incompl: walks that went through everything and still handed rmap_one() fewer VMAs than"
-	echo "the folio's mapcount; missed: mappings so missed. migrated: moves that moved the KSM page."
+	echo "incompl: walks that went through everything and still found fewer mappings than lasted"
+	echo "the whole walk (README); missed: mappings so missed. migrated: moves that moved the KSM page."
 	echo "what-if: what the module on ${ref:-a full-range kernel} predicts for that range: max iterations per loop, and"
 	echo "walks in which the narrowed range would have missed a mapping (compare incompl)."
 	if [ -n "$KRP_ICOUNT" ]; then

@@ -27,6 +27,21 @@
  *           and whether both mappings of the KSM page were swapped out
  *           (pagemap).
  *
+ * Options that make the kernel's walk harder to judge (tests of the
+ * module's verdicts, see tests/run.sh):
+ *   --early-forks K  fork K children before KSM merges: ksmd gives each
+ *           child's mappings rmap_items of their own, so the second pass
+ *           hands every VMA again, once per rmap_item of another mm.
+ *   --child-cgroup DIR  the early children join cgroup DIR: a reclaim of
+ *           the parent's cgroup refuses their VMAs (rwc->invalid_vma).
+ *   --flat  mremap/swap modes: no mremap, the two pages stay in one VMA
+ *           (one VMA maps the KSM page at two addresses).
+ *   --race exit|munmap|cow|merge  fork mode: before every move, fork
+ *           --forks fresh children that, after a random delay of at most
+ *           --race-us, exit, munmap their copy of the region, write to
+ *           every page (COW), or write the same bytes again for a running
+ *           ksmd to merge back, while the parent migrates the KSM page.
+ *
  * Usage: ksm_rmap_repro [--mode split|fork|mremap] [--vmas N] [--dups M]
  *          [--unique U] [--forks K] [--moves R] [--loop SECONDS]
  *          [--merge-timeout SECONDS] [--quiet-ksm]     (see --help)
@@ -75,14 +90,20 @@ static const char *const mode_names[] = {
 static struct {
 	enum mode mode;
 	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
-	long reclaims, pid, calls, victim_cpu;
+	long reclaims, pid, calls, victim_cpu, early_forks, race_us;
 	unsigned long addr;
-	int quiet_ksm, victim;
-	const char *start_file, *cgroup;
+	int quiet_ksm, victim, flat, race;
+	const char *start_file, *cgroup, *child_cgroup;
 } opt = {
 	.mode = MODE_SPLIT, .vmas = 1000, .dups = 2, .unique = 4, .forks = 2,
 	.moves = 2, .merge_timeout = 120, .reclaims = 20,
 	.cgroup = "/sys/fs/cgroup/krp", .calls = 2000, .victim_cpu = -1,
+	.race_us = 200000,
+};
+
+enum race { RACE_NONE, RACE_EXIT, RACE_MUNMAP, RACE_COW, RACE_MERGE, RACE_NR };
+static const char *const race_names[] = {
+	"none", "exit", "munmap", "cow", "merge",
 };
 
 static long moves_done, migrated_count, failed_count;
@@ -254,6 +275,11 @@ static char *setup_mremap(uint64_t seed)
 
 	fill_page(inner, ~seed | 1);
 	fill_page(inner + page_size, ~seed | 1);
+	if (opt.flat) {
+		/* both pages stay in one VMA: it maps the KSM page twice */
+		report_layout(inner, inner + 3 * page_size, 1, 1);
+		return inner;
+	}
 	if (mremap(inner + page_size, page_size, page_size,
 		   MREMAP_MAYMOVE | MREMAP_FIXED,
 		   inner + 2 * page_size) == MAP_FAILED)
@@ -282,7 +308,9 @@ static void wait_merge(long want)
 	long t0 = now_ms(), m;
 
 	for (;;) {
-		m = merged_pages();
+		/* early children merge in their own mms: count them all */
+		m = opt.early_forks ? read_long(KSM_DIR "pages_shared") +
+			read_long(KSM_DIR "pages_sharing") : merged_pages();
 		if (m < 0)
 			die(ENOENT, "cannot read ksm_merging_pages or %s",
 			    KSM_DIR "pages_shared");
@@ -297,7 +325,8 @@ static void wait_merge(long want)
 	       m, read_long(KSM_DIR "pages_shared"),
 	       read_long(KSM_DIR "pages_sharing"), now_ms() - t0);
 	/* 0 stops ksmd but keeps pages merged (2 would unmerge them) */
-	ksm_set("run", "0");
+	if (opt.race != RACE_MERGE)
+		ksm_set("run", "0");
 }
 
 /* Node of the page at @addr of process @pid (0: this one), or -errno. */
@@ -378,14 +407,16 @@ static void own_cgroup(char *dir, size_t len)
 	snprintf(dir, len, "%s%s", mnt, strcmp(rel, "/") ? rel : "");
 }
 
-/* swap mode: move this process into the cgroup v2 directory @dir. */
-static void join_cgroup(const char *dir)
+/* move this process into the cgroup v2 directory @dir */
+static void join_cgroup(const char *dir, int verbose)
 {
 	char path[PATH_MAX], pid[32];
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	write_file(path, pid);
+	if (verbose)
+		printf("repro: cgroup=%s\n", dir);
 }
 
 /* Swap kB of the VMAs within [start, end), from /proc/self/smaps. */
@@ -443,6 +474,7 @@ static void print_swap_state(const char *when, char *addr)
  */
 static void do_reclaim(char *addr)
 {
+	char *second = addr + (opt.flat ? 1 : 2) * page_size;
 	char path[PATH_MAX];
 	long i, failed = 0;
 	int fd, s0, s2;
@@ -466,14 +498,13 @@ static void do_reclaim(char *addr)
 		if (write(fd, "64M", 3) != 3)
 			failed++;
 		close(fd);
-		if (page_swapped(addr) == 1 &&
-		    page_swapped(addr + 2 * page_size) == 1) {
+		if (page_swapped(addr) == 1 && page_swapped(second) == 1) {
 			i++;
 			break;
 		}
 	}
 	s0 = page_swapped(addr);
-	s2 = page_swapped(addr + 2 * page_size);
+	s2 = page_swapped(second);
 	print_swap_state("after", addr);
 	printf("repro: reclaims=%ld reclaims_short=%ld page0_swapped=%d page2_swapped=%d swapped=%s\n",
 	       i, failed, s0, s2, s0 == 1 && s2 == 1 ? "yes" : "no");
@@ -611,6 +642,58 @@ static void do_idle(void)
 	munmap(a, 3 * page_size);
 }
 
+/* Hold the mappings until the parent closes @fd's other end, then exit. */
+static void __attribute__((noreturn)) child_hold(int fd)
+{
+	char c;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/*
+ * --race: fork opt.forks children that share the KSM page's mappings and,
+ * after a random delay, do opt.race to them while the parent migrates.
+ */
+static void race_move(char *inner)
+{
+	long slots = opt.dups + opt.unique, stride = ((opt.vmas + 1) / 2) / slots;
+	pid_t pids[64];
+	int pfd[2], i, j, n = opt.forks < 64 ? opt.forks : 64;
+
+	if (pipe(pfd))
+		die(errno, "pipe");
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die(errno, "fork racing child %d", i);
+		if (pids[i])
+			continue;
+		close(pfd[1]);
+		srand(getpid() ^ (unsigned int)now_us());
+		usleep(rand() % opt.race_us);
+		if (opt.race == RACE_EXIT)
+			_exit(0);
+		if (opt.race == RACE_MUNMAP)
+			munmap(inner, opt.vmas * page_size);
+		else	/* cow, merge: the same bytes, in a page of its own */
+			for (j = 0; j < opt.dups; j++) {
+				volatile uint64_t *p = (uint64_t *)(inner +
+					2 * j * stride * page_size);
+
+				*p = *p;
+			}
+		child_hold(pfd[0]);
+	}
+	close(pfd[0]);
+	do_move(inner, 1);
+	close(pfd[1]);
+	for (i = 0; i < n; i++)
+		while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -643,6 +726,12 @@ static void usage(FILE *f)
 "  --calls N            idle mode: no KSM; time N mincore, mprotect, mmap+munmap\n"
 "                       and fault calls and N/10+1 migrations of a plain anon\n"
 "                       page, per call (default 2000)\n"
+"  --early-forks K      fork K children before merging (they get rmap_items)\n"
+"  --child-cgroup DIR   the early children join cgroup DIR\n"
+"  --flat               mremap/swap modes: no mremap, one VMA maps both pages\n"
+"  --race exit|munmap|cow|merge  fork mode: fresh children do this while the\n"
+"                       parent migrates (after a random delay, see --race-us)\n"
+"  --race-us US         longest delay of a racing child (default 200000)\n"
 "  -h, --help           show this help\n"
 "\n"
 "mremap and swap modes use 2 identical pages and ignore --vmas/--dups/--unique;\n"
@@ -688,6 +777,8 @@ static void parse_args(int argc, char **argv)
 		{ "pid", &opt.pid, 1, INT_MAX },
 		{ "calls", &opt.calls, 1, big },
 		{ "victim-cpu", &opt.victim_cpu, 0, 4095 },
+		{ "early-forks", &opt.early_forks, 0, 64 },
+		{ "race-us", &opt.race_us, 1, 10000000 },
 	};
 	const int nnum = sizeof(num) / sizeof(num[0]);
 	struct option lopts[] = {
@@ -698,14 +789,17 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "cgroup", required_argument, NULL, 'g' },
 		{ "addr", required_argument, NULL, 'a' },
-		[7 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
+		{ "child-cgroup", required_argument, NULL, 'C' },
+		{ "flat", no_argument, NULL, 'F' },
+		{ "race", required_argument, NULL, 'r' },
+		[10 + sizeof(num) / sizeof(num[0])] = { NULL, 0, NULL, 0 }
 	};
 	char *end;
 	int c, m;
 
 	/* numeric options: getopt_long() returns their index in num[] */
 	for (c = 0; c < nnum; c++)
-		lopts[7 + c] = (struct option){ num[c].name, required_argument,
+		lopts[10 + c] = (struct option){ num[c].name, required_argument,
 						NULL, c };
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		if (c >= 0 && c < nnum) {
@@ -732,6 +826,18 @@ static void parse_args(int argc, char **argv)
 			opt.addr = strtoul(optarg, &end, 16);
 			if (errno || *end || !opt.addr)
 				die(EINVAL, "--addr '%s': expected a hex address", optarg);
+		} else if (c == 'C') {
+			opt.child_cgroup = optarg;
+		} else if (c == 'F') {
+			opt.flat = 1;
+		} else if (c == 'r') {
+			for (m = 1; m < RACE_NR; m++)
+				if (!strcmp(optarg, race_names[m]))
+					break;
+			if (m == RACE_NR)
+				die(EINVAL, "--race '%s': expected exit, munmap, cow or merge",
+				    optarg);
+			opt.race = m;
 		} else if (c == 'h') {
 			usage(stdout);
 			exit(0);
@@ -742,6 +848,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		die(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (opt.race && opt.mode != MODE_FORK)
+		die(EINVAL, "--race needs --mode fork");
+	if (opt.early_forks && opt.mode == MODE_FORK)
+		die(EINVAL, "--early-forks: not with --mode fork");
 
 	if (opt.mode == MODE_MOVE ? !opt.pid || !opt.addr : opt.pid || opt.addr)
 		die(EINVAL, "--pid and --addr go with --mode move, and it needs both");
@@ -828,9 +938,9 @@ int main(int argc, char **argv)
 		 * ages it and swaps it out (or shows that it cannot be).
 		 */
 		own_cgroup(home, sizeof(home));
-		join_cgroup(opt.cgroup);
+		join_cgroup(opt.cgroup, 0);
 		addr = setup_mremap(seed);
-		join_cgroup(home);
+		join_cgroup(home, 0);
 		printf("repro: cgroup=%s (region charged there, then back to %s)\n",
 		       opt.cgroup, home);
 	} else if (opt.mode == MODE_MREMAP) {
@@ -838,12 +948,32 @@ int main(int argc, char **argv)
 	} else {
 		addr = setup_split(seed);
 	}
-	wait_merge(opt.dups);
+	if (opt.early_forks) {
+		/* children from before the merge: ksmd merges theirs too */
+		if (pipe(pfd))
+			die(errno, "pipe");
+		for (i = 0; i < opt.early_forks; i++) {
+			pid_t pid = fork();
+
+			if (pid < 0)
+				die(errno, "fork early child %ld", i);
+			if (pid)
+				continue;
+			close(pfd[1]);
+			if (opt.child_cgroup)
+				join_cgroup(opt.child_cgroup, 0);
+			child_hold(pfd[0]);
+		}
+		close(pfd[0]);
+		printf("repro: early_forks=%ld child_cgroup=%s\n", opt.early_forks,
+		       opt.child_cgroup ? opt.child_cgroup : "-");
+	}
+	wait_merge(opt.dups * (opt.early_forks + 1));
 	printf("repro: pid=%d ksm_addr=%lx\n", getpid(), (unsigned long)addr);
 	if (opt.mode == MODE_SWAP)
 		do_reclaim(addr);
 
-	if (opt.mode == MODE_FORK) {
+	if (opt.mode == MODE_FORK && !opt.race) {
 		pids = calloc(opt.forks + 1, sizeof(*pids));
 		if (!pids || pipe(pfd))
 			die(errno, "allocate pids / pipe");
@@ -871,8 +1001,14 @@ int main(int argc, char **argv)
 	}
 	if (opt.victim)
 		victim_start(addr);
+	if (opt.race)
+		printf("repro: race=%s children_per_move=%ld race_us=%ld\n",
+		       race_names[opt.race], opt.forks, opt.race_us);
 	for (i = 0; i < opt.moves; i++)
-		do_move(addr, 1);
+		if (opt.race)
+			race_move(addr);
+		else
+			do_move(addr, 1);
 	if (opt.loop > 0) {
 		long t0 = now_ms(), n0 = moves_done;
 
@@ -886,12 +1022,17 @@ int main(int argc, char **argv)
 	if (opt.victim)
 		victim_stop();
 
-	if (opt.mode == MODE_FORK) {
+	if (opt.mode == MODE_FORK && !opt.race) {
 		close(pfd[1]);
 		for (i = 0; i < opt.forks; i++)
 			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
 				;
 		free(pids);
+	}
+	if (opt.early_forks) {
+		close(pfd[1]);
+		while (wait(NULL) > 0 || errno == EINTR)
+			;
 	}
 	printf("repro: moves_done=%ld migrated_count=%ld failed_count=%ld\n",
 	       moves_done, migrated_count, failed_count);

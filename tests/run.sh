@@ -15,8 +15,8 @@
 #               layout-7.2, debug-7.2); '' for lint only
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
-#               fork,mremap,victim,concurrent,big,events,timing,control,rmmod,
-#               swap,rmapst,unknown); default all
+#               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
+#               control,rmmod,swap,refused,race,rmapst,unknown); default all
 # examples:
 #   tests/run.sh                      # everything (cold: about 40 minutes)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
@@ -264,6 +264,72 @@ check_victim() {
 		test "$(awk '$1 == "victim_wait_ns" { n += $4 } END { print n + 0 }' "$out/victim.hist" 2>/dev/null)" = "$mine"
 }
 
+# check_mremapfork KERNEL: the mremap shape with a child forked before the
+# merge: four mappings, four rmap_items, and the second pass hands each
+# found VMA once more.  v3 misses both moved mappings while its hits equal
+# the mapcount (the duplicates): incomplete only if each (VMA, address)
+# counts once.  Every other kernel finds all four, and the remove walk
+# restores every migration entry the migrate walk left.
+check_mremapfork() {
+	local st=mremapfork.stats
+	check_oracle mremapfork may-fail
+	if [ "$(krp_kernel_walk "$1")" = v3 ]; then
+		check "mremapfork: v3 misses the moved mappings and the module says so ($(s $st incomplete_walks) incomplete walks)" \
+			gt0 "$(s $st incomplete_walks)"
+		# each walk misses both moved mappings (the parent's and the
+		# child's); counted by hits, the second pass's duplicates of the
+		# found VMAs hid one of them
+		eq "mremapfork: each incomplete walk missed both moved mappings (missed = 2 x incomplete; hits $(s $st hits))" \
+			"$((2 * $(s $st incomplete_walks)))" "$(s $st missed_mappings)"
+	else
+		eq "mremapfork: every mapping found (incomplete, missed), the KSM page migrated every move" \
+			"0 0 $(s mremapfork.repro moves)" \
+			"$(s $st incomplete_walks) $(s $st missed_mappings) $(s mremapfork.repro migrated_count)"
+	fi
+	eq "mremapfork: remove walks paired with their migration walk, each handed what it unmapped (remove_walks > 0, unconfirmed, unpaired)" \
+		"yes 0 0" "$(gt0 "$(s $st remove_walks)" && echo yes || echo no) $(s $st remove_unconfirmed) $(s $st remove_unpaired)"
+}
+
+# check_refused: a reclaim walk whose invalid_vma refuses a VMA that maps
+# the page (the child in another cgroup): refused is found, not missed.
+check_refused() {
+	if [ ! -f "$out/refused.stats" ]; then
+		skip "refused: reclaim walks with a refused VMA" "no swap device or memory cgroup in the guest"
+		return
+	fi
+	check_oracle refused may-fail
+	check "refused: reclaim refused the child's VMA (skip_invalid $(s refused.stats skip_invalid))" \
+		gt0 "$(s refused.stats skip_invalid)"
+	eq "refused: no incomplete walk, no missed mapping (a refused VMA maps the page: found)" "0 0" \
+		"$(s refused.stats incomplete_walks) $(s refused.stats missed_mappings)"
+}
+
+# check_race: mappings vanished or appeared during the walks; whether a
+# race hit a walk is chance, so count it (raced_walks: the mapcount at
+# return is not what the walk itself explains) and fail only on a false
+# verdict: nothing in these workloads can be missed for real.
+check_race() {
+	local r st
+	for r in exit munmap cow merge; do
+		st=race-$r.stats
+		if [ ! -f "$out/$st" ]; then
+			ok 1 "race-$r: ran" "no section $st"
+			continue
+		fi
+		eq "race-$r: nothing lost (probe_misses, anomalies, layout)" "0 0 ok" \
+			"$(s "$st" probe_misses) $(s "$st" anomalies) $(s "$st" layout)"
+		if [ "$(s "$st" incomplete_walks)" != 0 ]; then
+			ok 1 "race-$r: no false incomplete verdict" \
+				"$(s "$st" incomplete_walks) incomplete walks, $(s "$st" missed_mappings) missed, $(s "$st" raced_walks) raced of $(s "$st" walks) walks"
+		elif gt0 "$(s "$st" raced_walks)"; then
+			ok 0 "race-$r: no false incomplete verdict ($(s "$st" raced_walks) of $(s "$st" walks) walks raced, $(s "$st" unknown_waiter_walks) unjudged: lock waiters)"
+		else
+			skip "race-$r: no false incomplete verdict" \
+				"the race never hit a walk (raced_walks 0 of $(s "$st" walks) walks)"
+		fi
+	done
+}
+
 # check_rmapst KERNEL: upstream's rmap selftest ran with the module loaded;
 # its verdicts must be what the kernel's walk implies (v3 misses the
 # mremap-moved mapping: ksm_and_mremap fails, every other kernel passes),
@@ -506,6 +572,9 @@ suite() {
 	fi
 	! want victim || check_victim
 	! want swap || check_swap "$name"
+	! want mremapfork || check_mremapfork "$name"
+	! want swap || ! want refused || check_refused
+	! want race || check_race
 	! want rmapst || check_rmapst "$name"
 	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
 	check "dmesg came back from the guest" test -s "$out/dmesg"
@@ -551,7 +620,7 @@ own_suite() {
 		if [ "${kwhat[$name]}" = debug ]; then
 			# every workload of the test plan, then kmemleak scans
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 1800 \
-				"krp.plan=testscan krp.phases=split,fork,mremap,victim,concurrent,events,timing,control,rmmod,swap,rmapst,unknown" ||
+				"krp.plan=testscan krp.phases=split,fork,mremap,mremapfork,victim,concurrent,events,timing,control,rmmod,swap,refused,race,rmapst,unknown krp.race_vmas=5000 krp.race_moves=4" ||
 				boot_rc=$?
 			check "debug: kmemleak scanned after the last rmmod: no leak" \
 				test -f "$out/kmemleak" -a ! -s "$out/kmemleak"
@@ -561,7 +630,7 @@ own_suite() {
 				"$(krp_splats "$out/dmesg_after_scan")"
 		else
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
-				"krp.plan=test krp.phases=split,mremap,events,swap,rmapst" || boot_rc=$?
+				"krp.plan=test krp.phases=split,mremap,mremapfork,events,swap,refused,race,rmapst" || boot_rc=$?
 		fi
 		eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
 			"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
@@ -587,6 +656,9 @@ own_suite() {
 		check_oracle split
 		check_oracle mremap may-fail
 		check_swap "$name"
+		check_mremapfork "$name"
+		check_refused
+		check_race
 		check_rmapst "$name"
 		case ${kwalk[$name]} in
 		full)

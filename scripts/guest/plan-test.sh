@@ -62,6 +62,9 @@ fi
 want split && oracle_phase split --mode split --vmas 300 --dups 2 --moves 2
 want fork && oracle_phase fork --mode fork --vmas 200 --dups 2 --forks 2 --moves 2
 want mremap && oracle_phase mremap --mode mremap --moves 2
+# the mremap shape with a child forked before the merge: the child's own
+# rmap_items make the second pass hand every found VMA twice
+want mremapfork && oracle_phase mremapfork --mode mremap --early-forks 1 --moves 2
 
 if want victim; then
 	# a thread of the reproducer takes the anon_vma lock for write while
@@ -204,6 +207,30 @@ if want swap; then
 	if [ -f /sys/fs/cgroup/krp/memory.reclaim ] && grep -q ram0 /proc/swaps; then
 		oracle_phase swap --mode swap --cgroup /sys/fs/cgroup/krp
 	fi
+fi
+
+if want swap && want refused &&
+	[ -f /sys/fs/cgroup/krp/memory.reclaim ] && grep -q ram0 /proc/swaps; then
+	# one VMA maps the KSM page twice; a child forked before the merge
+	# moves to the root cgroup: reclaim of krp refuses its VMA
+	# (invalid_folio_referenced_vma), a refused mapping is a found one
+	oracle_phase refused --mode swap --flat --early-forks 1 \
+		--child-cgroup /sys/fs/cgroup --cgroup /sys/fs/cgroup/krp
+fi
+
+if want race; then
+	# mappings vanish or appear while the parent migrates the KSM page:
+	# fresh children exit, munmap, COW-write, or write for ksmd to merge
+	# back, after a random delay (krp.race_vmas VMAs make a walk long)
+	for _r in exit munmap cow merge; do
+		stats_reset
+		section "race-$_r.repro" "$REPRO" --mode fork \
+			--vmas "$(param race_vmas 20000)" --dups 2 --forks 2 \
+			--moves "$(param race_moves 4)" --race "$_r"
+		echo 0 >/sys/kernel/mm/ksm/run
+		section "race-$_r.stats" cat "$D/stats"
+		section "race-$_r.walks" cat "$D/walks"
+	done
 fi
 
 if want rmapst && [ -x /krp/rmap ]; then
