@@ -258,6 +258,8 @@ static struct tracepoint *krp_exit_tp;
  */
 static struct krp_victim *krp_victims;
 static unsigned int krp_victim_bits;
+/* per-CPU, apart from krp_totals: a walk's totals live in its instance */
+static struct krp_hist { u64 b[KRP_HIST_BUCKETS]; } __percpu *krp_victim_hist;
 static atomic_t krp_waiting;
 static unsigned long krp_gen;
 static struct krp_totals __percpu *krp_stats;
@@ -338,7 +340,7 @@ static void krp_contention_end(void *data, void *lock, int ret)
 		t->victim_waits++;
 		t->victim_total_wait_ns += wait;
 		t->victim_max_wait_ns = max(t->victim_max_wait_ns, wait);
-		t->hist_victim[krp_bucket(wait)]++;
+		this_cpu_inc(krp_victim_hist->b[krp_bucket(wait)]);
 	}
 	trace_ksm_rmap_victim(v, wait, ret);
 	WRITE_ONCE(v->lock, NULL);
@@ -976,7 +978,6 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
 		to->hist_hold[i] += from->hist_hold[i];
 		to->hist_iter[i] += from->hist_iter[i];
-		to->hist_victim[i] += from->hist_victim[i];
 	}
 }
 
@@ -1541,13 +1542,19 @@ static void krp_show_hist(struct seq_file *m, const char *name, const u64 *h)
 static int krp_hist_show(struct seq_file *m, void *v)
 {
 	struct krp_totals *t = krp_snapshot();
+	int cpu, i;
 
 	if (!t)
 		return -ENOMEM;
-	seq_puts(m, "# per-loop log2 histograms: name low high count\n");
+	seq_puts(m, "# log2 histograms (per loop; victim waits: per wait): name low high count\n");
 	krp_show_hist(m, "hold_ns", t->hist_hold);
 	krp_show_hist(m, "iterations", t->hist_iter);
-	krp_show_hist(m, "victim_wait_ns", t->hist_victim);
+	/* the victim waits' buckets, summed into a spare array */
+	memset(t->hist_hold, 0, sizeof(t->hist_hold));
+	for_each_possible_cpu(cpu)
+		for (i = 0; i < KRP_HIST_BUCKETS; i++)
+			t->hist_hold[i] += per_cpu_ptr(krp_victim_hist, cpu)->b[i];
+	krp_show_hist(m, "victim_wait_ns", t->hist_hold);
 	kfree(t);
 	return 0;
 }
@@ -1628,8 +1635,10 @@ static void krp_reset(void)
 	mutex_lock(&krp_reset_lock);
 	WRITE_ONCE(krp_gen, krp_gen + 1);	/* odd: new walks are dropped */
 	synchronize_rcu();			/* handlers in flight finish */
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		memset(per_cpu_ptr(krp_stats, cpu), 0, sizeof(struct krp_totals));
+		memset(per_cpu_ptr(krp_victim_hist, cpu), 0, sizeof(struct krp_hist));
+	}
 	raw_spin_lock_irq(&krp_ring_lock);
 	memset(krp_ring, 0, sizeof(krp_ring));
 	krp_ring_seq = 0;
@@ -2022,6 +2031,9 @@ static int __init krp_init(void)
 {
 	int i, ret;
 
+	/* a walk lives in its kretprobe instance, whose data has a limit */
+	BUILD_BUG_ON(sizeof(struct krp_walk) > KRETPROBE_MAX_DATA_SIZE);
+
 	ret = krp_check_syms();
 	if (ret)
 		return ret;
@@ -2039,7 +2051,8 @@ static int __init krp_init(void)
 	krp_victims = kcalloc(1U << krp_victim_bits, sizeof(*krp_victims),
 			      GFP_KERNEL);
 	krp_stats = alloc_percpu(struct krp_totals);
-	if (!krp_slots || !krp_victims || !krp_stats) {
+	krp_victim_hist = alloc_percpu(struct krp_hist);
+	if (!krp_slots || !krp_victims || !krp_stats || !krp_victim_hist) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -2100,6 +2113,7 @@ err_probes:
 err_tp:
 	krp_unregister_tps();
 err_free:
+	free_percpu(krp_victim_hist);
 	free_percpu(krp_stats);
 	kfree(krp_victims);
 	kfree(krp_slots);
@@ -2117,6 +2131,7 @@ static void __exit krp_exit(void)
 	unregister_kretprobe(&krp_walk_probe);
 	krp_unregister_tps();
 	pr_info("unloaded; %lu probe hits missed\n", krp_missed_now());
+	free_percpu(krp_victim_hist);
 	free_percpu(krp_stats);
 	kfree(krp_victims);
 	kfree(krp_slots);

@@ -412,7 +412,6 @@ struct krp_totals {
 	u64 max_tree_vmas;	/* most VMAs in one tree a full-range loop walked */
 	u64 hist_hold[KRP_HIST_BUCKETS];
 	u64 hist_iter[KRP_HIST_BUCKETS];
-	u64 hist_victim[KRP_HIST_BUCKETS];
 	struct krp_whatif whatif[KRP_WHATIF_NR];
 };
 

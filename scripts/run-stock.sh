@@ -97,7 +97,7 @@ for k in "${rows[@]}"; do
 		"$(st "$k" counted max_loop_skip_mm)" "$(st "$k" counted walks)" \
 		"$(st "$k" counted incomplete_walks)" \
 		"$(krp_kv "$KRP_CACHE/stock-out/$k/counted.repro" migrated_count)/$(krp_kv "$KRP_CACHE/stock-out/$k/counted.repro" moves_done)" \
-		"$(ms "$(st "$k" victim victim_max_wait_ns)")" \
+		"$(if [ "$(st "$k" victim victim_waits)" = 0 ]; then echo none; else ms "$(st "$k" victim victim_max_wait_ns)"; fi)" \
 		"$(ms "$(awk '/victim calls=/ { for (i = 1; i <= NF; i++) if ($i ~ /^max_ns=/) print substr($i, 8) }' "$KRP_CACHE/stock-out/$k/victim.repro" 2>/dev/null)")"
 done
 for k in "${rows[@]:1}"; do
