@@ -259,7 +259,11 @@ static struct tracepoint *krp_exit_tp;
 static struct krp_victim *krp_victims;
 static unsigned int krp_victim_bits;
 /* per-CPU, apart from krp_totals: a walk's totals live in its instance */
-static struct krp_hist { u64 b[KRP_HIST_BUCKETS]; } __percpu *krp_victim_hist;
+struct krp_hist {
+	u64 b[KRP_HIST_BUCKETS];
+};
+
+static struct krp_hist __percpu *krp_victim_hist;
 static atomic_t krp_waiting;
 static unsigned long krp_gen;
 static struct krp_totals __percpu *krp_stats;
