@@ -118,7 +118,8 @@ echo "thread's own longest mprotect() (the wait is inside it).  The seed thread,
 echo "real hardware with 20,000 VMAs: 228.65 ms -> 0.396 ms, 22169 -> 3 iterations."
 if [ -n "$KRP_ICOUNT" ]; then
 	echo "Guest time under QEMU -icount shift=$KRP_ICOUNT: $((1 << KRP_ICOUNT)) ns per guest instruction, so \"ms\" are"
-	echo "millions of instructions (repeatable; cache misses not counted): compare ratios."
+	echo "millions of instructions (cache misses not counted; the other vCPU's background"
+	echo "work counts too, so single maxima vary from run to run): compare ratios."
 else
 	echo "QEMU TCG times are an emulator's: compare the ratio, not the milliseconds."
 fi
