@@ -1735,8 +1735,9 @@ static int krp_set_count(bool on)
 	return 0;
 }
 
-static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
-			       size_t len, loff_t *ppos)
+/* A write of 0 or 1 to "count" or "enable": @set switches @flag. */
+static ssize_t krp_switch_write(const char __user *ubuf, size_t len,
+				loff_t *ppos, bool *flag, int (*set)(bool on))
 {
 	unsigned int val;
 	int ret = krp_parse(ubuf, len, ppos, 1, &val);
@@ -1744,10 +1745,16 @@ static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
 	if (ret)
 		return ret;
 	mutex_lock(&krp_count_lock);
-	if (val != READ_ONCE(count))
-		ret = krp_set_count(val);
+	if (val != READ_ONCE(*flag))
+		ret = set(val);
 	mutex_unlock(&krp_count_lock);
 	return ret ? ret : len;
+}
+
+static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	return krp_switch_write(ubuf, len, ppos, &count, krp_set_count);
 }
 
 /*
@@ -1781,16 +1788,7 @@ static int krp_set_enable(bool on)
 static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
 				size_t len, loff_t *ppos)
 {
-	unsigned int val;
-	int ret = krp_parse(ubuf, len, ppos, 1, &val);
-
-	if (ret)
-		return ret;
-	mutex_lock(&krp_count_lock);
-	if (val != READ_ONCE(enable))
-		ret = krp_set_enable(val);
-	mutex_unlock(&krp_count_lock);
-	return ret ? ret : len;
+	return krp_switch_write(ubuf, len, ppos, &enable, krp_set_enable);
 }
 
 static const struct file_operations krp_enable_fops = {

@@ -40,17 +40,22 @@ stats_reset() { echo 1 >"$D/reset"; }
 # it, stock 7.2's longest hold at 2,000 VMAs read 338,070 instead of 95,210).
 probes_settle() { sleep 3; }
 
-# The oracle: the kernel's own kprobe events, counting in the same boot
-# what the module counts.  Return probes on the tree iterators give every
-# node the loop body ran on (a non-NULL return called from rmap_walk_ksm),
-# entry probes on the rmap_one callbacks give the hits.
-oracle_on() {
-	# the tree iterators: renamed anon_rmap_tree_iter_* in 7.3
+# trace_start: tracing off, an empty 16 MB buffer; _it is the tree
+# iterators' name stem (renamed anon_rmap_tree_iter_* in 7.3).
+trace_start() {
 	_it=anon_vma_interval_tree_iter
 	grep -q ' anon_rmap_tree_iter_first$' /proc/kallsyms && _it=anon_rmap_tree_iter
 	echo 0 >"$T/tracing_on"
 	echo >"$T/trace"
 	echo 16384 >"$T/buffer_size_kb"
+}
+
+# The oracle: the kernel's own kprobe events, counting in the same boot
+# what the module counts.  Return probes on the tree iterators give every
+# node the loop body ran on (a non-NULL return called from rmap_walk_ksm),
+# entry probes on the rmap_one callbacks give the hits.
+oracle_on() {
+	trace_start
 	echo >"$T/kprobe_events"
 	# shellcheck disable=SC2016 # $retval is ftrace's, not the shell's
 	{
@@ -73,11 +78,7 @@ oracle_on() {
 # (event probes, for the raw lock address) give every wait.
 # scripts/guest/victim.awk matches them.  Returns 1 without event probes.
 victim_oracle_on() {
-	_it=anon_vma_interval_tree_iter
-	grep -q ' anon_rmap_tree_iter_first$' /proc/kallsyms && _it=anon_rmap_tree_iter
-	echo 0 >"$T/tracing_on"
-	echo >"$T/trace"
-	echo 16384 >"$T/buffer_size_kb"
+	trace_start
 	echo mono >"$T/trace_clock"
 	echo >"$T/dynamic_events"
 	# shellcheck disable=SC2016 # $lock_addr and friends are ftrace's
