@@ -2019,12 +2019,20 @@ out:
 	return ret;
 }
 
-static void krp_unregister_tps(void)
+/* krp_contention_begin() reads other tasks' walks: it goes first */
+static void krp_unregister_lock_tps(void)
 {
 	if (krp_lock_tp[1]) {
 		tracepoint_probe_unregister(krp_lock_tp[0], (void *)krp_contention_begin, NULL);
 		tracepoint_probe_unregister(krp_lock_tp[1], (void *)krp_contention_end, NULL);
+		krp_lock_tp[1] = NULL;
 	}
+	tracepoint_synchronize_unregister();
+}
+
+static void krp_unregister_tps(void)
+{
+	krp_unregister_lock_tps();
 	tracepoint_probe_unregister(krp_exit_tp, (void *)krp_task_exit, NULL);
 	tracepoint_synchronize_unregister();
 }
@@ -2126,10 +2134,13 @@ static void __exit krp_exit(void)
 {
 	debugfs_remove_recursive(krp_dir);
 	/*
-	 * Loop probes go first: once the kretprobe is gone a walk in flight
-	 * may free its instance, and nothing may look it up after that.
+	 * Everything that reads a walk goes before the kretprobe: once it is
+	 * gone, a walk in flight frees its instance on return without our
+	 * handler, and its slot still points there.  The loop probes read
+	 * their own task's walk; krp_contention_begin() reads any slot's.
 	 */
 	krp_unprobe_sites();
+	krp_unregister_lock_tps();
 	unregister_kretprobe(&krp_walk_probe);
 	krp_unregister_tps();
 	pr_info("unloaded; %lu probe hits missed\n", krp_missed_now());
