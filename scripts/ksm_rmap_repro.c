@@ -41,6 +41,16 @@
  *           --race-us, exit, munmap their copy of the region, write to
  *           every page (COW), or write the same bytes again for a running
  *           ksmd to merge back, while the parent migrates the KSM page.
+ *   --race stranger  fork mode: --forks processes forked before the region
+ *           exists map one page of the same bytes each, in an anon_vma of
+ *           their own, and merge first: their rmap_items come last in a
+ *           walk.  A DAMON kdamond (physical address space, sysfs) then
+ *           walks the KSM page without end, and each stranger exits after
+ *           a random delay: its mapping and its VMA go between a walk's
+ *           entry and its own loop, which then finds an empty tree.  The
+ *           walk has no done() and no rmap_one() that stops it: it runs to
+ *           the end.  (A migration walk stops at done(), a reclaim walk
+ *           when it found every mapping: neither reaches the empty loop.)
  *
  * Usage: ksm_rmap_repro [--mode split|fork|mremap] [--vmas N] [--dups M]
  *          [--unique U] [--forks K] [--moves R] [--loop SECONDS]
@@ -101,9 +111,12 @@ static struct {
 	.race_us = 200000,
 };
 
-enum race { RACE_NONE, RACE_EXIT, RACE_MUNMAP, RACE_COW, RACE_MERGE, RACE_NR };
+enum race {
+	RACE_NONE, RACE_EXIT, RACE_MUNMAP, RACE_COW, RACE_MERGE, RACE_STRANGER,
+	RACE_NR
+};
 static const char *const race_names[] = {
-	"none", "exit", "munmap", "cow", "merge",
+	"none", "exit", "munmap", "cow", "merge", "stranger",
 };
 
 static long moves_done, migrated_count, failed_count;
@@ -260,7 +273,8 @@ static char *setup_split(uint64_t seed)
 			die(errno, "mprotect inner page %ld PROT_READ", i);
 
 	/* Each VMA of each process has one anon_vma_chain in the tree. */
-	report_layout(inner, inner + n * page_size, n, n * (opt.forks + 1));
+	report_layout(inner, inner + n * page_size, n,
+		      n * (opt.race == RACE_STRANGER ? 1 : opt.forks + 1));
 	return inner;
 }
 
@@ -694,6 +708,135 @@ static void race_move(char *inner)
 			;
 }
 
+/*
+ * --race stranger, before the region exists: opt.forks unrelated
+ * processes, on another CPU, each with one page of the dup bytes in an
+ * anon_vma of its own.  Returns once KSM merged them (among themselves:
+ * the parent's rmap_items, merged later, go in front of theirs).  Each
+ * waits for @go[0] to close, sleeps up to opt.race_us and exits.
+ */
+static void strangers_start(uint64_t seed, int go[2], pid_t *pids)
+{
+	long i, tries = 0, cpu = (opt.cpu + 1) % sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t cpus;
+	char c;
+
+	if (pipe(go))
+		die(errno, "pipe");
+	for (i = 0; i < opt.forks; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die(errno, "fork stranger %ld", i);
+		if (pids[i])
+			continue;
+		close(go[1]);
+		CPU_ZERO(&cpus);
+		CPU_SET(cpu, &cpus);
+		sched_setaffinity(0, sizeof(cpus), &cpus);
+		fill_page(map_region(1), ~seed | 1);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		srand(getpid() ^ (unsigned int)now_us());
+		usleep(rand() % opt.race_us);
+		_exit(0);
+	}
+	close(go[0]);
+	ksm_set("run", "1");
+	while (read_long(KSM_DIR "pages_shared") +
+	       read_long(KSM_DIR "pages_sharing") < opt.forks) {
+		if (++tries > opt.merge_timeout * 10)
+			die(ETIME, "KSM did not merge the %ld strangers' pages in %ld s",
+			    opt.forks, opt.merge_timeout);
+		usleep(100000);
+	}
+	printf("repro: strangers=%ld merged\n", opt.forks);
+}
+
+/* Physical address of the page at @addr of this process, or die. */
+static unsigned long phys_addr(void *addr)
+{
+	off_t off = (unsigned long)addr / page_size * sizeof(uint64_t);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+
+	if (fd < 0 || pread(fd, &e, sizeof(e), off) != sizeof(e))
+		die(errno, "read /proc/self/pagemap");
+	close(fd);
+	if (!(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1)))
+		die(EPERM, "no PFN for %p in /proc/self/pagemap (not root?)", addr);
+	return (e & ((1ULL << 55) - 1)) * page_size;
+}
+
+#define DAMON_DIR "/sys/kernel/mm/damon/admin/kdamonds/"
+#define DAMON_CTX DAMON_DIR "0/contexts/0/"
+
+/* DAMON_STAT runs an exclusive kdamond (its own) while it is enabled */
+#define DAMON_STAT "/sys/module/damon_stat/parameters/enabled"
+
+/*
+ * A kdamond sampling only the page at @addr, every millisecond: or off.
+ * DAMON_STAT, if enabled, is paused meanwhile (other kdamonds get EBUSY).
+ */
+static void damon_walker(void *addr, int on)
+{
+	static int stat_was_on;
+	char buf[32];
+	FILE *f;
+
+	if (!on) {
+		write_file(DAMON_DIR "0/state", "off");
+		write_file(DAMON_DIR "nr_kdamonds", "0");
+		if (stat_was_on)
+			write_file(DAMON_STAT, "Y");
+		return;
+	}
+	f = fopen(DAMON_STAT, "r");
+	if (f) {
+		stat_was_on = fgetc(f) == 'Y';
+		fclose(f);
+	}
+	if (stat_was_on) {
+		write_file(DAMON_STAT, "N");
+		printf("repro: damon_stat paused (other kdamonds are refused while it runs)\n");
+	}
+	if (access(DAMON_DIR "nr_kdamonds", W_OK))
+		die(errno, "%snr_kdamonds (CONFIG_DAMON_SYSFS, CONFIG_DAMON_PADDR)",
+		    DAMON_DIR);
+	write_file(DAMON_DIR "nr_kdamonds", "1");
+	write_file(DAMON_DIR "0/contexts/nr_contexts", "1");
+	write_file(DAMON_CTX "operations", "paddr");
+	write_file(DAMON_CTX "monitoring_attrs/intervals/sample_us", "1000");
+	write_file(DAMON_CTX "targets/nr_targets", "1");
+	write_file(DAMON_CTX "targets/0/regions/nr_regions", "1");
+	snprintf(buf, sizeof(buf), "%lu", phys_addr(addr));
+	write_file(DAMON_CTX "targets/0/regions/0/start", buf);
+	snprintf(buf, sizeof(buf), "%lu", phys_addr(addr) + page_size);
+	write_file(DAMON_CTX "targets/0/regions/0/end", buf);
+	write_file(DAMON_DIR "0/state", "on");
+	printf("repro: walker=damon phys=%lx\n", phys_addr(addr));
+}
+
+/*
+ * Start the walker, let the strangers go and wait for the last to exit;
+ * the walker stops a tenth of a second later.
+ */
+static void strangers_race(char *addr, int go[2], pid_t *pids)
+{
+	long i;
+
+	damon_walker(addr, 1);
+	usleep(100000);
+	close(go[1]);
+	for (i = 0; i < opt.forks; i++)
+		while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+			;
+	usleep(100000);
+	damon_walker(addr, 0);
+	printf("repro: race=stranger strangers=%ld race_us=%ld exited\n",
+	       opt.forks, opt.race_us);
+	free(pids);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -731,6 +874,8 @@ static void usage(FILE *f)
 "  --flat               mremap/swap modes: no mremap, one VMA maps both pages\n"
 "  --race exit|munmap|cow|merge  fork mode: fresh children do this while the\n"
 "                       parent migrates (after a random delay, see --race-us)\n"
+"  --race stranger      fork mode: --forks unrelated processes holding the\n"
+"                       KSM page exit while DAMON walks it (no migration)\n"
 "  --race-us US         longest delay of a racing child (default 200000)\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -835,7 +980,7 @@ static void parse_args(int argc, char **argv)
 				if (!strcmp(optarg, race_names[m]))
 					break;
 			if (m == RACE_NR)
-				die(EINVAL, "--race '%s': expected exit, munmap, cow or merge",
+				die(EINVAL, "--race '%s': expected exit, munmap, cow, merge or stranger",
 				    optarg);
 			opt.race = m;
 		} else if (c == 'h') {
@@ -850,6 +995,11 @@ static void parse_args(int argc, char **argv)
 		die(EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (opt.race && opt.mode != MODE_FORK)
 		die(EINVAL, "--race needs --mode fork");
+	if (opt.race == RACE_STRANGER) {
+		if (opt.forks < 2)
+			die(EINVAL, "--race stranger: needs --forks 2 or more (they merge among themselves first)");
+		opt.moves = 0;	/* DAMON watches one physical page */
+	}
 	if (opt.early_forks && opt.mode == MODE_FORK)
 		die(EINVAL, "--early-forks: not with --mode fork");
 
@@ -926,6 +1076,12 @@ int main(int argc, char **argv)
 
 	seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL ^
 	       ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+	if (opt.race == RACE_STRANGER) {
+		pids = calloc(opt.forks + 1, sizeof(*pids));
+		if (!pids)
+			die(ENOMEM, "allocate pids");
+		strangers_start(seed, pfd, pids);
+	}
 	if (opt.mode == MODE_SWAP) {
 		/*
 		 * Only the region's pages are charged to the cgroup: this
@@ -1001,11 +1157,13 @@ int main(int argc, char **argv)
 	}
 	if (opt.victim)
 		victim_start(addr);
-	if (opt.race)
+	if (opt.race && opt.race != RACE_STRANGER)
 		printf("repro: race=%s children_per_move=%ld race_us=%ld\n",
 		       race_names[opt.race], opt.forks, opt.race_us);
+	if (opt.race == RACE_STRANGER)
+		strangers_race(addr, pfd, pids);
 	for (i = 0; i < opt.moves; i++)
-		if (opt.race)
+		if (opt.race && opt.race != RACE_STRANGER)
 			race_move(addr);
 		else
 			do_move(addr, 1);

@@ -221,11 +221,15 @@ fi
 if want race; then
 	# mappings vanish or appear while the parent migrates the KSM page:
 	# fresh children exit, munmap, COW-write, or write for ksmd to merge
-	# back, after a random delay (krp.race_vmas VMAs make a walk long)
-	for _r in exit munmap cow merge; do
+	# back, after a random delay (krp.race_vmas VMAs make a walk long);
+	# or unrelated processes, merged first so that their rmap_items come
+	# last in a walk, exit while it runs (their loops find empty trees)
+	for _r in exit munmap cow merge stranger; do
+		_f=2
+		[ $_r = stranger ] && _f=$(param race_strangers 12)
 		stats_reset
 		section "race-$_r.repro" "$REPRO" --mode fork \
-			--vmas "$(param race_vmas 20000)" --dups 2 --forks 2 \
+			--vmas "$(param race_vmas 20000)" --dups 2 --forks "$_f" \
 			--moves "$(param race_moves 4)" --race "$_r"
 		echo 0 >/sys/kernel/mm/ksm/run
 		section "race-$_r.stats" cat "$D/stats"
