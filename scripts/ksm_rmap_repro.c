@@ -100,7 +100,7 @@ static const char *const mode_names[] = {
 static struct {
 	enum mode mode;
 	long vmas, dups, unique, forks, moves, loop, merge_timeout, cpu;
-	long reclaims, pid, calls, victim_cpu, early_forks, race_us;
+	long reclaims, pid, calls, victim_cpu, victim_rt, early_forks, race_us;
 	unsigned long addr;
 	int quiet_ksm, victim, flat, race;
 	const char *start_file, *cgroup, *child_cgroup;
@@ -542,7 +542,7 @@ static long ns_now(void)
 static struct {
 	char *page;
 	int stop;
-	long calls, max_ns, total_ns;
+	long calls, max_ns, min_ns, total_ns;
 	pthread_t thread;
 } victim;
 
@@ -555,7 +555,13 @@ static void *victim_main(void *arg)
 	CPU_ZERO(&cpus);
 	CPU_SET(opt.victim_cpu >= 0 ? opt.victim_cpu : !opt.cpu, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
+	if (opt.victim_rt &&
+	    pthread_setschedparam(pthread_self(), SCHED_FIFO,
+				  &(struct sched_param){ .sched_priority = 1 }))
+		die(EPERM, "victim: SCHED_FIFO");
 	for (i = 0; !__atomic_load_n(&victim.stop, __ATOMIC_ACQUIRE); i++) {
+		if (opt.victim_rt)
+			usleep(opt.victim_rt);
 		t = ns_now();
 		if (mprotect(victim.page, page_size,
 			     i & 1 ? PROT_READ : PROT_READ | PROT_WRITE))
@@ -565,6 +571,8 @@ static void *victim_main(void *arg)
 		victim.total_ns += t;
 		if (t > victim.max_ns)
 			victim.max_ns = t;
+		if (!victim.min_ns || t < victim.min_ns)
+			victim.min_ns = t;
 	}
 	/* leave the page as it was: PROT_READ */
 	if (!(i & 1) && mprotect(victim.page, page_size, PROT_READ))
@@ -588,9 +596,10 @@ static void victim_stop(void)
 {
 	__atomic_store_n(&victim.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(victim.thread, NULL);
-	printf("repro: victim calls=%ld max_ns=%ld mean_ns=%ld\n",
-	       victim.calls, victim.max_ns,
-	       victim.calls ? victim.total_ns / victim.calls : 0);
+	printf("repro: victim calls=%ld max_ns=%ld min_ns=%ld mean_ns=%ld rt_sleep_us=%ld\n",
+	       victim.calls, victim.max_ns, victim.min_ns,
+	       victim.calls ? victim.total_ns / victim.calls : 0,
+	       opt.victim_rt);
 }
 
 static char *map_pages(long n)
@@ -893,6 +902,9 @@ static void usage(FILE *f)
 "                       and reports its longest mprotect() (max_ns)\n"
 "  --victim-cpu C       run that thread on CPU C instead (C = --cpu: it waits\n"
 "                       when the scheduler lets it preempt the walker)\n"
+"  --victim-rt US       that thread is SCHED_FIFO and sleeps US microseconds\n"
+"                       between calls: each wake-up preempts the walker, and\n"
+"                       the walker's unlock lets it run at once\n"
 "  --calls N            idle mode: no KSM; time N mincore, mprotect, mmap+munmap\n"
 "                       and fault calls and N/10+1 migrations of a plain anon\n"
 "                       page, per call (default 2000)\n"
@@ -949,6 +961,7 @@ static void parse_args(int argc, char **argv)
 		{ "pid", &opt.pid, 1, INT_MAX },
 		{ "calls", &opt.calls, 1, big },
 		{ "victim-cpu", &opt.victim_cpu, 0, 4095 },
+		{ "victim-rt", &opt.victim_rt, 1, 1000000 },
 		{ "early-forks", &opt.early_forks, 0, 64 },
 		{ "race-us", &opt.race_us, 1, 10000000 },
 	};
@@ -1032,6 +1045,8 @@ static void parse_args(int argc, char **argv)
 
 	if (opt.mode == MODE_MOVE ? !opt.pid || !opt.addr : opt.pid || opt.addr)
 		die(EINVAL, "--pid and --addr go with --mode move, and it needs both");
+	if (opt.victim_rt && !opt.victim)
+		die(EINVAL, "--victim-rt goes with --victim");
 	if (opt.victim && opt.mode != MODE_SPLIT && opt.mode != MODE_FORK)
 		die(EINVAL, "--victim goes with --mode split or fork");
 	/* Print the effective values: forks only apply to fork mode. */

@@ -237,6 +237,7 @@ check_swap() {
 # victim's own longest mprotect(), and the per-walk and trace views agree.
 check_victim() {
 	local mine vmin vmax wmax rmax
+	check_victimrt
 	if grep -q 'no event probes' "$out/victim.oracle" 2>/dev/null; then
 		skip "victim: the module's victims against ftrace's" "this kernel has no event probes (e:) for the oracle"
 		return
@@ -262,6 +263,25 @@ check_victim() {
 		"$(awk 'NR > 1 && $14 > 0 { print $16 }' "$out/victim.walks" 2>/dev/null | sed 's|^[0-9]*/||' | sort -u)" = ksm_rmap_repro
 	check "victim: the histogram holds every wait" \
 		test "$(awk '$1 == "victim_wait_ns" { n += $4 } END { print n + 0 }' "$out/victim.hist" 2>/dev/null)" = "$mine"
+}
+
+# check_victimrt: the victim as a real-time thread on the walker's CPU
+# (--victim-rt): it preempts the walker inside holds and runs as soon as
+# the lock is free, so its longest call is the longest wait plus its own
+# work.  The wait must lie inside that call; how much longer the call was
+# is shown beside the victim's cheapest call (no timing assertion).
+check_victimrt() {
+	local st=victimrt.stats w m own
+	own=$(awk '/victim calls=/ { for (i = 1; i <= NF; i++) if ($i ~ /^(max|min)_ns=/) printf "%s ", substr($i, 8) }' "$out/victimrt.repro" 2>/dev/null)
+	read -r m own <<<"$own"
+	w=$(s $st victim_max_wait_ns)
+	if ! gt0 "$(s $st victim_waits)"; then
+		skip "victim-rt: the longest wait lies inside the victim's own longest call" \
+			"no wait behind a KSM hold in this run ($(s $st victim_waits) waits; $(s $st walks) walks)"
+		return
+	fi
+	check "victim-rt: the longest wait ($w ns, $(s $st victim_waits) waits) lies inside the victim's own longest call (${m:-?} ns: $(awk -v m="${m:-0}" -v w="${w:-0}" 'BEGIN { print m - w }') ns more; its cheapest call ${own:-?} ns)" \
+		test "${w:-x}" -gt 0 -a "${w:-x}" -le "${m:-0}"
 }
 
 # check_mremapfork KERNEL: the mremap shape with a child forked before the

@@ -5,7 +5,8 @@
 # twice in one boot with the module loaded: first with count=0 (only the
 # lock and the walks are timed: undistorted hold times), then with count=1
 # (every tree iteration counted and classified); then once more with a
-# victim thread (ksm_rmap_repro --victim), count=0.
+# victim thread (ksm_rmap_repro --victim), count=0: a real-time thread on
+# the walker's CPU, so that its own call lasts its wait and its own work.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
@@ -35,7 +36,7 @@ if [ "$(param mode split)" != mremap ]; then
 	echo 0 >"$D/count"
 	probes_settle
 	# shellcheck disable=SC2086
-	section victim.repro "$REPRO" $args --victim --victim-cpu 0
+	section victim.repro "$REPRO" $args --victim --victim-cpu 0 --victim-rt 200
 	section victim.stats cat "$D/stats"
 fi
 section rmmod module_unload

@@ -82,6 +82,18 @@ if want victim; then
 	section victim.stats cat "$D/stats"
 	section victim.walks cat "$D/walks"
 	section victim.hist cat "$D/hist"
+	# the victim as a real-time thread on the walker's CPU: its wake-ups
+	# preempt the walker inside holds, and an unlock lets it run at once,
+	# so its own call lasts its wait plus its own work
+	stats_reset
+	echo 0 >"$D/count"
+	probes_settle
+	section victimrt.repro "$REPRO" --mode split --vmas "$(param victim_vmas 5000)" \
+		--dups 2 --moves 4 --victim --victim-cpu 0 --victim-rt 200
+	section victimrt.stats cat "$D/stats"
+	section victimrt.walks cat "$D/walks"
+	echo 1 >"$D/count"
+	probes_settle
 fi
 
 if want concurrent; then
