@@ -13,7 +13,9 @@
 #                 set: stock-7.2,stock-7.3,base-7.2,v3-7.2,v4-7.2,
 #                 v3-fallback-7.2)
 #   -n SWEEP      split-mode VMA counts (default 1000,5000,20000,50000)
-#   -w WORKLOADS  comma list of split,fork,mremap (default all three)
+#   -w WORKLOADS  comma list of split,fork,mremap,victim (default all four;
+#                 victim: split with 20,000 VMAs and a thread that keeps
+#                 taking the anon_vma lock for write, the victim)
 #   -s            add the stock Debian 6.12 kernel as one more row
 #   -o DIR        where ab.json, ab.svg, ab.txt and the raw guest output go
 #                 (default $KRP_CACHE/ab)
@@ -27,7 +29,7 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 kernels=
 sweep=1000,5000,20000,50000
-workloads=split,fork,mremap
+workloads=split,fork,mremap,victim
 stock=0
 outdir=
 while getopts "hk:n:w:so:" opt; do
@@ -42,7 +44,7 @@ while getopts "hk:n:w:so:" opt; do
 	esac
 done
 if ! [[ $sweep =~ ^[0-9]+(,[0-9]+)*$ &&
-	$workloads =~ ^(split|fork|mremap)(,(split|fork|mremap))*$ ]]; then
+	$workloads =~ ^(split|fork|mremap|victim)(,(split|fork|mremap|victim))*$ ]]; then
 	echo "error: bad -n or -w value" >&2
 	usage >&2
 	exit 2
@@ -117,6 +119,7 @@ for w in ${workloads//,/ }; do
 	split) for n in ${sweep//,/ }; do runs+=("split-$n"); done ;;
 	fork) runs+=("fork-1000") ;;
 	mremap) runs+=("mremap") ;;
+	victim) runs+=("victim-20000") ;;
 	esac
 done
 names=()
@@ -124,6 +127,16 @@ for k in "${list[@]}"; do names+=("${k%% *}"); done
 
 v() { krp_kv "$outdir/$1/$2.stats" "$3"; }	# v KERNEL RUN.MODE KEY
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9]+$/) printf "%.3f", v / 1e6; else print "-" }'; }
+# victim KERNEL RUN: the longest victim wait (count=0 run), "none", or "-"
+# for a run without a victim thread; own: the victim's own longest mprotect
+victim() {
+	[[ $2 == victim-* ]] || { echo -; return; }
+	if [ "$(v "$1" "$2.time" victim_waits)" = 0 ]; then echo none; else ms "$(v "$1" "$2.time" victim_max_wait_ns)"; fi
+}
+own() {
+	[[ $2 == victim-* ]] || { echo -; return; }
+	ms "$(awk '/victim calls=/ { for (i = 1; i <= NF; i++) if ($i ~ /^max_ns=/) print substr($i, 8) }' "$outdir/$1/$2.time.repro" 2>/dev/null)"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.3f", a / b; else print "-" }'; }
 
 # The what-if reference: the first full-range kernel of this run.
@@ -135,9 +148,10 @@ first=${names[0]}
 
 # The table people read.
 {
-	printf '%-12s %-16s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+	printf '%-12s %-16s %9s %10s %9s %9s %7s %5s %6s %6s %9s %9s %8s  %s\n' \
 		workload kernel "hold ms" "x $first" "max iter" "addr skp" "mm skp" \
-		walks incompl missed migrated "what-if on ${ref:-(none)}: iter, miss"
+		walks incompl missed migrated "victim ms" mprotect \
+		"what-if on ${ref:-(none)}: iter, miss"
 	for r in "${runs[@]}"; do
 		base_hold=$(v "$first" "$r.time" max_hold_ns)
 		for name in "${names[@]}"; do
@@ -150,7 +164,7 @@ first=${names[0]}
 			if [ -n "$ref" ] && [ -n "$wi" ]; then
 				pred="$(v "$ref" "$r.count" "whatif_${wi}_max_loop_iterations"), $(v "$ref" "$r.count" "whatif_${wi}_missed_walks") walks"
 			fi
-			printf '%-12s %-16s %9s %10s %9s %9s %7s %5s %6s %6s %9s  %s\n' \
+			printf '%-12s %-16s %9s %10s %9s %9s %7s %5s %6s %6s %9s %9s %8s  %s\n' \
 				"$r" "$name" "$(ms "$hold")" "$(ratio "$hold" "$base_hold")" \
 				"$(v "$name" "$r.count" max_loop_iterations)" \
 				"$(v "$name" "$r.count" max_loop_skip_addr)" \
@@ -159,6 +173,7 @@ first=${names[0]}
 				"$(v "$name" "$r.count" incomplete_walks)" \
 				"$(v "$name" "$r.count" missed_mappings)" \
 				"$(krp_kv "$outdir/$name/$r.count.repro" migrated_count)/$(krp_kv "$outdir/$name/$r.count.repro" moves)" \
+				"$(victim "$name" "$r")" "$(own "$name" "$r")" \
 				"$pred"
 		done
 	done
@@ -167,6 +182,9 @@ first=${names[0]}
 	echo "probe); the other columns with count=1. max iter / addr skp / mm skp: maxima over loops."
 	echo "incompl: walks that went through everything and still found fewer mappings than lasted"
 	echo "the whole walk (README); missed: mappings so missed. migrated: moves that moved the KSM page."
+	echo "victim ms: in the victim run (split, 20,000 VMAs, a thread on the walker's CPU toggling a"
+	echo "page's protection), the longest wait of a task for an anon_vma lock a KSM walk held (count=0;"
+	echo "none: nobody waited); mprotect: that thread's own longest mprotect() (the wait is inside it)."
 	echo "what-if: what the module on ${ref:-a full-range kernel} predicts for that range: max iterations per loop, and"
 	echo "walks in which the narrowed range would have missed a mapping (compare incompl)."
 	if [ -n "$KRP_ICOUNT" ]; then

@@ -5,7 +5,9 @@
 # reproducer twice with the module loaded: once counting every iteration
 # (count=1: iterations, skips, what-if) and once timing only (count=0: the
 # lock hold without the per-iteration probe).  krp.sweep=N,N,... gives the
-# split-mode VMA counts, krp.workloads=split,fork,mremap the workloads.
+# split-mode VMA counts, krp.workloads=split,fork,mremap,victim the
+# workloads (victim: split with krp.victim_vmas VMAs and a thread that keeps
+# taking the anon_vma lock for write, ksm_rmap_repro --victim).
 # Then the swap workload (the mremap shape swapped out by cgroup reclaim,
 # if the guest has a RAM disk to swap on: /krp/brd.ko or built in) and
 # upstream's rmap selftest (migrate fixture), if /krp/rmap is there.
@@ -13,7 +15,7 @@
 . /krp/lib.sh
 
 sweep=$(param sweep 1000,5000,20000,50000 | tr , ' ')
-workloads=$(param workloads split,fork,mremap | tr , ' ')
+workloads=$(param workloads split,fork,mremap,victim | tr , ' ')
 forkn=$(param forkn 1000)
 
 section uname uname -r
@@ -45,6 +47,11 @@ for w in $workloads; do
 		run "fork-$forkn" --mode fork --vmas "$forkn" --dups 2 --forks 2 --moves 2 ;;
 	mremap)
 		run mremap --mode mremap --moves 2 ;;
+	victim)
+		# the victim shares the walker's CPU, as in the main job
+		_vn=$(param victim_vmas 20000)
+		run "victim-$_vn" --mode split --vmas "$_vn" --dups 2 --moves 2 \
+			--victim --victim-cpu 0 ;;
 	esac
 done
 # Hugh Dickins's shape swapped out by cgroup reclaim (if the guest can swap)
