@@ -182,7 +182,7 @@ first=${names[0]}
 	echo "probe); the other columns with count=1. max iter / addr skp / mm skp: maxima over loops."
 	echo "incompl: walks that went through everything and still found fewer mappings than lasted"
 	echo "the whole walk (README); missed: mappings so missed. migrated: moves that moved the KSM page."
-	echo "victim ms: in the victim run (split, 20,000 VMAs, a thread on the walker's CPU toggling a"
+	echo "victim ms: in the victim run (split, 20,000 VMAs, a real-time thread on the walker's CPU toggling a"
 	echo "page's protection), the longest wait of a task for an anon_vma lock a KSM walk held (count=0;"
 	echo "none: nobody waited); mprotect: that thread's own longest mprotect() (the wait is inside it)."
 	echo "what-if: what the module on ${ref:-a full-range kernel} predicts for that range: max iterations per loop, and"

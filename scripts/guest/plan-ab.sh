@@ -51,7 +51,7 @@ for w in $workloads; do
 		# the victim shares the walker's CPU, as in the main job
 		_vn=$(param victim_vmas 20000)
 		run "victim-$_vn" --mode split --vmas "$_vn" --dups 2 --moves 2 \
-			--victim --victim-cpu 0 ;;
+			--victim --victim-cpu 0 --victim-rt 200 ;;
 	esac
 done
 # Hugh Dickins's shape swapped out by cgroup reclaim (if the guest can swap)
