@@ -112,9 +112,10 @@ echo "max hold: longest anon_vma lock hold of one loop (one rmap_item, one pass)
 echo "count=0; iterations / addr skips / mm skips: the most in one loop, with count=1,"
 echo "same workload, same boot.  incomplete: walks that went through everything yet"
 echo "found fewer mappings than lasted the whole walk (README: incomplete_walks)."
-echo "victim ms: the longest wait of a task (a thread toggling a page's"
-echo "protection, third run, count=0) for the lock a KSM walk held; mprotect: that"
-echo "thread's own longest mprotect() (the wait is inside it).  The seed thread, on"
+echo "victim ms: the longest wait of a task (a real-time thread on the walker's CPU"
+echo "toggling a page's protection, third run, count=0) for the lock a KSM walk held;"
+echo "mprotect: that thread's own longest mprotect() (the wait plus its own work)."
+echo "The seed thread, on"
 echo "real hardware with 20,000 VMAs: 228.65 ms -> 0.396 ms, 22169 -> 3 iterations."
 if [ -n "$KRP_ICOUNT" ]; then
 	echo "Guest time under QEMU -icount shift=$KRP_ICOUNT: $((1 << KRP_ICOUNT)) ns per guest instruction, so \"ms\" are"
