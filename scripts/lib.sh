@@ -348,6 +348,32 @@ krp_build_repro() {
 	echo "$out/ksm_rmap_repro"
 }
 
+# krp_build_hunt OUTDIR: the static scenario generator of scripts/hunt.sh.
+krp_build_hunt() {
+	local out=$1
+	mkdir -p "$out"
+	gcc -O2 -static -Wall -Wextra -Werror -o "$out/ksm_rmap_hunt" \
+		"$KRP_TOP/scripts/ksm_rmap_hunt.c" ||
+		krp_die "scenario generator build failed"
+	echo "$out/ksm_rmap_hunt"
+}
+
+# krp_hunt_boot NAME OUTDIR TIMEOUT APPEND: boot kernel NAME of
+# scripts/kernels.tsv with the module and ksm_rmap_hunt in the initramfs
+# and the guest plan hunt (scripts/guest/plan-hunt.sh; APPEND: its krp.*
+# parameters).  Returns krp_boot's status.
+krp_hunt_boot() {
+	local name=$1 out=$2 tmo=$3 append=$4 vmlinuz kdir root ko repro hunt
+	local initrd=$KRP_CACHE/hunt-$1.cpio.gz
+	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
+	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
+	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/hunt-$name" "$root")
+	repro=$(krp_build_repro "$KRP_CACHE/bin")
+	hunt=$(krp_build_hunt "$KRP_CACHE/bin")
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$hunt"
+	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=hunt $append"
+}
+
 # krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
 # module and the reproducer, as a gzipped newc cpio.
 krp_initramfs() {

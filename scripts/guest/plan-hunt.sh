@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# plan-hunt.sh - the guest half of scripts/hunt.sh: seeded KSM scenarios
+# (/krp/ksm_rmap_hunt, one process tree each) with the module loaded; per
+# scenario the module's stats are reset before and read after, and the
+# kernel's own outcome (KSM pages that did not migrate) is put beside them.
+# krp.fixed=a,b   fixed scenarios first (default hugh,hugh-pre; "-": none)
+# krp.seed=N      first seed (default 1)
+# krp.n=N         random scenarios (default 20)
+# krp.t=SECONDS   or: as many as fit in SECONDS of guest time (0: use n)
+# Section hunt.results: one line per scenario; hunt.logs: the whole output
+# of every scenario that was not clean (at most 8 of them).
+# shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
+. /krp/lib.sh
+
+HUNT=/krp/ksm_rmap_hunt
+fixed=$(param fixed hugh,hugh-pre)
+seed=$(param seed 1)
+n=$(param n 20)
+budget=$(param t 0)
+kept=0
+
+section uname uname -r
+section insmod module_load
+: >/tmp/results
+: >/tmp/logs
+
+# one ID ARGS...: run one scenario, append its line to /tmp/results
+one() {
+	_id=$1
+	shift
+	stats_reset
+	"$HUNT" "$@" >/tmp/h.out 2>&1
+	_rc=$?
+	cat "$D/stats" >/tmp/h.stats
+	_r=$(grep '^hunt: result ' /tmp/h.out | sed 's/^hunt: result //')
+	_st=$(echo "$_r" | sed -n 's/.* stuck=\([0-9]*\).*/\1/p')
+	_kp=$(echo "$_r" | sed -n 's/.* ksm_pages=\([0-9]*\).*/\1/p')
+	_inc=$(sed -n 's/^incomplete_walks: //p' /tmp/h.stats)
+	_mis=$(sed -n 's/^missed_mappings: //p' /tmp/h.stats)
+	_wk=$(sed -n 's/^walks: //p' /tmp/h.stats)
+	_ovf=$(sed -n 's/^unknown_overflow_walks: //p' /tmp/h.stats)
+	_pm=$(sed -n 's/^probe_misses: //p' /tmp/h.stats)
+	if [ "$_rc" != 0 ] || [ -z "$_st" ]; then
+		_v=error
+	elif [ "$_st" -gt 0 ]; then
+		_v=miss
+	elif [ "${_inc:-0}" != 0 ]; then
+		_v=false_positive
+	elif [ "$_kp" = 0 ]; then
+		_v=empty
+	else
+		_v=clean
+	fi
+	echo "scenario=$_id verdict=$_v rc=$_rc ${_r:-seed=$_id} walks=$_wk incomplete_walks=$_inc missed_mappings=$_mis unknown_overflow_walks=$_ovf probe_misses=$_pm" >>/tmp/results
+	if [ "$_v" != clean ] && [ "$_v" != empty ] && [ $kept -lt 8 ]; then
+		kept=$((kept + 1))
+		{
+			echo "--- scenario $_id ($_v)"
+			cat /tmp/h.out
+			grep -E '^(walks|incomplete_walks|missed_mappings|found_mappings|walks_complete|walks_stop|walks_done|raced_walks|unknown_overflow_walks|unknown_waiter_walks):' /tmp/h.stats
+		} >>/tmp/logs
+	fi
+}
+
+for f in $(echo "$fixed" | tr ',' ' '); do
+	[ "$f" = - ] || one "$f" --fixed "$f"
+done
+read -r t0 _ </proc/uptime
+t0=${t0%.*}
+i=0
+while :; do
+	if [ "$budget" -gt 0 ]; then
+		read -r now _ </proc/uptime
+		[ $((${now%.*} - t0)) -lt "$budget" ] || break
+	else
+		[ "$i" -lt "$n" ] || break
+	fi
+	one $((seed + i)) --seed $((seed + i))
+	i=$((i + 1))
+done
+
+section hunt.results cat /tmp/results
+section hunt.logs cat /tmp/logs
+section rmmod_final module_unload
+section dmesg dmesg
