@@ -784,11 +784,11 @@ static int node_of(int w, unsigned long addr)
 	return status;
 }
 
-/* the VMA of @addr in worker @w, as its maps line says (for the record) */
+/* the VMA of @addr in worker @w, its maps line (for the record) */
 static void print_vma(int w, unsigned long addr)
 {
 	char path[64], line[512];
-	unsigned long s, e, off;
+	unsigned long s, e;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pids[w]);
@@ -796,11 +796,10 @@ static void print_vma(int w, unsigned long addr)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %*s %lx", &s, &e, &off) == 3 &&
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 &&
 		    addr >= s && addr < e) {
-			printf("hunt:   w%d %#lx (pgoff %#lx, address >> PAGE_SHIFT %#lx) in %s",
-			       w, addr, off / ps + (addr - s) / ps, addr / ps,
-			       line);
+			printf("hunt:   w%d %#lx, page %lu of %s", w, addr,
+			       (addr - s) / ps, line);
 			break;
 		}
 	fclose(f);
