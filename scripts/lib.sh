@@ -374,6 +374,20 @@ krp_hunt_boot() {
 	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=hunt $append"
 }
 
+# krp_hunt_summary RESULTS: the totals of a hunt.results file (one line
+# per scenario, scripts/guest/plan-hunt.sh): "SCENARIOS KSM_PAGES
+# INCOMPLETE MISSES FALSE_POSITIVES ERRORS FLAGGED" (INCOMPLETE: scenarios
+# with an incomplete walk; FLAGGED: misses the module called incomplete).
+krp_hunt_summary() {
+	awk '
+		{ delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		{ n++; p += v["ksm_pages"]; if (v["incomplete_walks"] + 0 > 0) inc++ }
+		v["verdict"] == "miss" { m++; if (v["incomplete_walks"] + 0 > 0) fl++ }
+		v["verdict"] == "false_positive" { fp++ }
+		v["verdict"] == "error" { e++ }
+		END { print n + 0, p + 0, inc + 0, m + 0, fp + 0, e + 0, fl + 0 }' "$1"
+}
+
 # krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
 # module and the reproducer, as a gzipped newc cpio.
 krp_initramfs() {
