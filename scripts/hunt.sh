@@ -90,20 +90,14 @@ for k in "${klist[@]}"; do
 		krp_log "$k: kernel splat during the hunt"
 		rc=1
 	fi
-	read -r total pages inc miss fp err flagged < <(awk '
-		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-		{ n++; p += v["ksm_pages"]; if (v["incomplete_walks"] + 0 > 0) inc++ }
-		v["verdict"] == "miss" { m++; if (v["incomplete_walks"] + 0 > 0) fl++ }
-		v["verdict"] == "false_positive" { fp++ }
-		v["verdict"] == "error" { e++ }
-		END { print n + 0, p + 0, inc + 0, m + 0, fp + 0, e + 0, fl + 0 }' "$res")
+	read -r total pages inc miss fp err flagged < <(krp_hunt_summary "$res")
 	rows+=("$(printf '%-16s %9s %9s %11s %9s %9s %9s %9s' "$k" "$total" "$pages" \
 		"$inc" "$miss" "$flagged" "$fp" "$err")")
 	while read -r id v st sm inc mis; do
 		finds+=("$(printf '%-15s %-14s %-8s stuck pages %s (mappings %s), module: incomplete %s, missed %s; replay: %s' \
 			"$v" "$k" "$id" "$st" "$sm" "$inc" "$mis" "$(replay "$id" "$k")")")
 	done < <(awk '
-		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		{ delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
 		v["verdict"] != "clean" && v["verdict"] != "empty" {
 			print v["scenario"], v["verdict"], v["stuck"] + 0, v["stuck_mappings"] + 0,
 				v["incomplete_walks"], v["missed_mappings"] }' "$res")

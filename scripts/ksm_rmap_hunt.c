@@ -55,6 +55,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -83,7 +84,7 @@
 #define SLOTS 48	/* arena slots */
 #define SLOT_PAGES 32	/* pages per slot */
 #define MAXN 12		/* pages of a new region */
-#define FILE_PAGES 32	/* pages of the tmpfs file */
+#define FILE_PAGES 64	/* pages of the tmpfs file */
 #define NCONTENT 5	/* shared page contents */
 #define MAXOPS 64
 #define KPF_KSM 21
@@ -431,7 +432,7 @@ static int do_new(struct op *o, char *desc, size_t len)
 	r->n = n;
 	r->file = file;
 	r->addr = slot_addr(s) + (o->pat ? 0 : (o->c % 4) * ps);
-	r->foff = file ? o->c % (FILE_PAGES - MAXN) : 0;
+	r->foff = file ? o->c % (FILE_PAGES - 32) : 0;
 	if (file)
 		p = mmap((void *)r->addr, n * ps, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_FIXED, memfd, r->foff * ps);
@@ -529,7 +530,9 @@ static int do_grow(struct op *o, char *desc, size_t len)
 		return 0;
 	}
 	end = r->addr + r->n * ps;
-	if (slot_of(end + g * ps - 1) != slot_of(r->addr) || r->n + g > 31) {
+	/* a file region stays inside the file: no SIGBUS past its end */
+	if (slot_of(end + g * ps - 1) != slot_of(r->addr) || r->n + g > 31 ||
+	    (r->file && r->foff + r->n + g > FILE_PAGES)) {
 		snprintf(desc, len, "r%ld: no room", r - reg);
 		return 0;
 	}
@@ -674,12 +677,50 @@ static void __attribute__((noreturn)) worker(void)
 
 static pid_t pids[MAXW];
 
+static int live[MAXW];
+
+/* kill every live worker; exit 1 */
+static void __attribute__((noreturn)) abandon(void)
+{
+	int i;
+
+	for (i = 0; i < MAXW; i++)
+		if (live[i])
+			kill(pids[i], SIGKILL);
+	exit(1);
+}
+
+/* has worker @w died?  (worker 0 is this process's child) */
+static int dead(int w)
+{
+	int st;
+
+	if (w == 0)
+		return waitpid(pids[0], &st, WNOHANG) == pids[0];
+	return kill(pids[w], 0) && errno == ESRCH;
+}
+
 static int send_op(struct op *o)
 {
+	struct pollfd pfd = { .fd = rep[o->w][0], .events = POLLIN };
+	long t0 = now_ms();
 	int ret;
 
 	if (write(cmd[o->w][1], o, sizeof(*o)) != sizeof(*o))
 		die(errno, "send to w%d", o->w);
+	/* every worker holds every pipe: a dead one is seen by its pid */
+	while (poll(&pfd, 1, 100) == 0) {
+		int gone = dead(o->w);
+
+		if (gone || now_ms() - t0 > 60000) {
+			fflush(stdout);
+			fprintf(stderr, "hunt: error: w%d %s, in %s\n", o->w,
+				gone ? "died" : "gave no answer in 60 s",
+				op_names[o->type]);
+			live[o->w] = 0;
+			abandon();
+		}
+	}
 	if (read(rep[o->w][0], &ret, sizeof(ret)) != sizeof(ret))
 		die(EPIPE, "no answer from w%d", o->w);
 	return ret;
@@ -805,7 +846,7 @@ static void print_vma(int w, unsigned long addr)
 	fclose(f);
 }
 
-static int walk(int *live)
+static int walk(void)
 {
 	int w, pm, kpf, i, j, k, from, to, tries, stuck = 0, stuck_maps = 0;
 	int migrated = 0, pages = 0, errors = 0, ok;
@@ -895,7 +936,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, i, ret, live[MAXW] = { 0 };
+	int c, i, ret;
 	char *end;
 	void *p;
 
@@ -999,7 +1040,7 @@ int main(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	walk(live);
+	walk();
 	for (i = 0; i < MAXW; i++) {
 		struct op q = { .type = OP_QUIT, .w = i };
 

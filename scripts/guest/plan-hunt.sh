@@ -31,7 +31,7 @@ one() {
 	_id=$1
 	shift
 	stats_reset
-	"$HUNT" "$@" >/tmp/h.out 2>&1
+	timeout 600 "$HUNT" "$@" >/tmp/h.out 2>&1
 	_rc=$?
 	cat "$D/stats" >/tmp/h.stats
 	_r=$(grep '^hunt: result ' /tmp/h.out | sed 's/^hunt: result //')
