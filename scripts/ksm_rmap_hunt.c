@@ -513,6 +513,8 @@ static int do_move(struct op *o, int flags, char *desc, size_t len)
 		r->hole >>= k;
 	} else if (mode == 2) {
 		r->n -= k;
+		r->ro &= (1U << r->n) - 1;	/* no stale bits past the end */
+		r->hole &= (1U << r->n) - 1;
 	} else {
 		r->hole |= 1U << i;
 	}
@@ -524,6 +526,7 @@ static int do_grow(struct op *o, char *desc, size_t len)
 	struct region *r = pick_region(o->a);
 	int g = 1 + o->b % 4, i;
 	unsigned long end;
+	uint32_t ro;
 
 	if (!r) {
 		snprintf(desc, len, "no region");
@@ -543,7 +546,11 @@ static int do_grow(struct op *o, char *desc, size_t len)
 	if (mremap((void *)r->addr, r->n * ps, (r->n + g) * ps, 0) ==
 	    MAP_FAILED)
 		return -errno;
+	/* the last VMA grew: the new pages have its protection */
+	ro = r->ro >> (r->n - 1) & 1;
 	r->n += g;
+	for (i = r->n - g; i < r->n; i++)
+		r->ro |= ro << i;
 	if (o->c & 1)
 		for (i = r->n - g; i < r->n; i++)
 			write_page(r, i, o->d % (NCONTENT + 1));
@@ -648,12 +655,30 @@ static int run_op(struct op *o, char *desc, size_t len)
 	return err;
 }
 
+/* a worker's fatal fault: say what and where, for the record */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	char msg[128];
+	int len;
+
+	(void)uc;
+	len = snprintf(msg, sizeof(msg), "hunt: w%d: signal %d at %p\n",
+		       self, sig, si->si_addr);
+	if (write(2, msg, len) < 0)
+		_exit(3);
+	_exit(2);
+}
+
 static void __attribute__((noreturn)) worker(void)
 {
+	struct sigaction sa = { .sa_sigaction = on_fault,
+				.sa_flags = SA_SIGINFO };
 	char desc[160];
 	struct op o;
 	int ret;
 
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 	signal(SIGCHLD, SIG_IGN);	/* exited children are reaped */
 	for (;;) {
 		if (read(cmd[self][0], &o, sizeof(o)) != sizeof(o))
