@@ -34,6 +34,7 @@ one() {
 	timeout 600 "$HUNT" "$@" >/tmp/h.out 2>&1
 	_rc=$?
 	cat "$D/stats" >/tmp/h.stats
+	cat "$D/walks" >/tmp/h.walks
 	_r=$(grep '^hunt: result ' /tmp/h.out | sed 's/^hunt: result //')
 	_st=$(echo "$_r" | sed -n 's/.* stuck=\([0-9]*\).*/\1/p')
 	_kp=$(echo "$_r" | sed -n 's/.* ksm_pages=\([0-9]*\).*/\1/p')
@@ -59,7 +60,10 @@ one() {
 		{
 			echo "--- scenario $_id ($_v)"
 			cat /tmp/h.out
-			grep -E '^(walks|incomplete_walks|missed_mappings|found_mappings|walks_complete|walks_stop|walks_done|raced_walks|unknown_overflow_walks|unknown_waiter_walks):' /tmp/h.stats
+			grep -E '^(walks|incomplete_walks|missed_mappings|found_mappings|walks_complete|walks_stop|walks_done|raced_walks|unknown_overflow_walks|unknown_waiter_walks|layout|probe_misses):' /tmp/h.stats
+			echo "the module's last walks (at most 64; first and last 6):"
+			head -n 7 /tmp/h.walks
+			tail -n 6 /tmp/h.walks
 		} >>/tmp/logs
 	fi
 }
