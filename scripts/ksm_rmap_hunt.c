@@ -125,6 +125,7 @@ static uint64_t seed = 1;
 static const char *fixed;
 static char seed_name[32];
 static int list_only;
+static const char *cgroup;	/* --reclaim DIR: reclaim walks, not migration */
 static int memfd = -1;
 static int cmd[MAXW][2], rep[MAXW][2];
 
@@ -639,8 +640,10 @@ static int run_op(struct op *o, char *desc, size_t len)
 			r->dontfork = 1;
 		break;
 	case OP_MLOCK:
-		snprintf(desc, len, "r%ld", r - reg);
-		if (mlock((void *)r->addr, r->n * ps))
+		/* reclaim never takes an mlocked page: not a miss */
+		snprintf(desc, len, "r%ld%s", r - reg,
+			 cgroup ? ": skipped (reclaim walk)" : "");
+		if (!cgroup && mlock((void *)r->addr, r->n * ps))
 			err = -errno;
 		break;
 	case OP_UNMERGE:
@@ -871,6 +874,8 @@ static void print_vma(int w, unsigned long addr)
 	fclose(f);
 }
 
+static int walk_reclaim(void);
+
 static int walk(void)
 {
 	int w, pm, kpf, i, j, k, from, to, tries, stuck = 0, stuck_maps = 0;
@@ -893,6 +898,8 @@ static int walk(void)
 	}
 	close(kpf);
 	qsort(maps, nmaps, sizeof(*maps), cmp_map);
+	if (cgroup)
+		return walk_reclaim();
 	for (i = 0; i < nmaps; i = j) {
 		for (j = i; j < nmaps && maps[j].pfn == maps[i].pfn; j++)
 			;
@@ -927,8 +934,105 @@ static int walk(void)
 		for (k = i; k < j; k++)
 			print_vma(maps[k].w, maps[k].addr);
 	}
-	printf("hunt: result seed=%s ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d errors=%d\n",
+	printf("hunt: result seed=%s walk=migrate ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d errors=%d\n",
 	       seed_name, nops, pages, nmaps, migrated, stuck, stuck_maps, errors);
+	return 0;
+}
+
+/* is the page of mapping @m still mapped at its PFN?  -1: unknown */
+static int still_mapped(struct mapping *m)
+{
+	char path[64];
+	uint64_t ent;
+	int fd, ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pids[m->w]);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &ent, 8, m->addr / ps * 8) == 8)
+		ret = (ent >> 63 & 1) && (ent & ((1ULL << 55) - 1)) == m->pfn;
+	close(fd);
+	return ret;
+}
+
+/* clear the young bits of every live worker's ptes (clear_refs 1) */
+static void clear_refs(void)
+{
+	char path[64];
+	int w, fd;
+
+	for (w = 0; w < MAXW; w++) {
+		if (!live[w])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/clear_refs", pids[w]);
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			continue;
+		if (write(fd, "1", 1) != 1)
+			perror("hunt: clear_refs");
+		close(fd);
+	}
+}
+
+/*
+ * The reclaim walk: every worker's pages are charged to the cgroup @cgroup
+ * (this process joined it before forking worker 0).  "64M" is written to
+ * its memory.reclaim up to 10 times, until no mapping of a KSM page maps
+ * it any more (swapped out: folio_referenced and try_to_unmap walks).  A
+ * KSM page still mapped at its PFN after that is stuck.
+ */
+static int walk_reclaim(void)
+{
+	int i, j, k, r, left, pages = 0, gone_pages = 0, stuck = 0;
+	int stuck_maps = 0, errors = 0, m;
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/memory.reclaim", cgroup);
+	for (r = 0; r < 10; r++) {
+		for (left = 0, i = 0; i < nmaps; i++)
+			left += still_mapped(&maps[i]) != 0;
+		if (!left)
+			break;
+		/*
+		 * Young ptes make reclaim activate a page (folio_referenced
+		 * stops early, nothing is unmapped): clear them first, as a
+		 * workload that stopped touching its pages would have.
+		 */
+		clear_refs();
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			die(errno, "open %s", path);
+		/* EAGAIN: less than asked could be reclaimed; go on */
+		if (write(fd, "64M", 3) < 0 && errno != EAGAIN)
+			die(errno, "write %s", path);
+		close(fd);
+	}
+	for (i = 0; i < nmaps; i = j) {
+		for (j = i; j < nmaps && maps[j].pfn == maps[i].pfn; j++)
+			;
+		pages++;
+		for (m = 0, k = i; k < j; k++) {
+			int v = still_mapped(&maps[k]);
+
+			errors += v < 0;
+			m += v > 0;
+		}
+		if (!m) {
+			gone_pages++;
+			continue;
+		}
+		stuck++;
+		stuck_maps += m;
+		printf("hunt: stuck page %d: %d mappings, %d still mapped after %d reclaims\n",
+		       pages - 1, j - i, m, r);
+		for (k = i; k < j; k++)
+			print_vma(maps[k].w, maps[k].addr);
+	}
+	printf("hunt: result seed=%s walk=reclaim ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d errors=%d reclaims=%d\n",
+	       seed_name, nops, pages, nmaps, gone_pages, stuck, stuck_maps,
+	       errors, r);
 	return 0;
 }
 
@@ -942,14 +1046,18 @@ static void print_op(int i)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: ksm_rmap_hunt [--seed N | --fixed hugh|hugh-pre] [--list]\n"
+"Usage: ksm_rmap_hunt [--seed N | --fixed hugh|hugh-pre] [--list] [--reclaim DIR]\n"
 "Run one seeded KSM scenario (fork trees, mremap, mprotect, munmap,\n"
 "file-private CoW, DONTFORK/WIPEONFORK, mlock, unmerge), then migrate every\n"
 "KSM page to the other NUMA node and report the pages that stayed.\n"
 "  --seed N     scenario seed (default 1)\n"
 "  --fixed F    hugh: merge, mremap-move one of two identical pages, merge;\n"
 "               hugh-pre: the move before the first merge\n"
-"  --list       print the generated operations, run nothing\n");
+"  --list       print the generated operations, run nothing\n"
+"  --reclaim DIR  walk by reclaim instead: join cgroup v2 DIR (memory on,\n"
+"               swap needed), write 64M to DIR/memory.reclaim up to 10\n"
+"               times; a KSM page still mapped then is stuck (mlock ops\n"
+"               are skipped in this mode)\n");
 }
 
 int main(int argc, char **argv)
@@ -958,6 +1066,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "fixed", required_argument, NULL, 'f' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "reclaim", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -978,6 +1087,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			list_only = 1;
+			break;
+		case 'r':
+			cgroup = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1007,6 +1119,14 @@ int main(int argc, char **argv)
 	if (access(KSM_DIR "smart_scan", W_OK) == 0)
 		write_file(KSM_DIR "smart_scan", "0");
 
+	if (cgroup) {
+		/* every worker's pages are charged to it: they inherit it */
+		char path[PATH_MAX], pid[16];
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		write_file(path, pid);
+	}
 	memfd = memfd_create("ksm_rmap_hunt", 0);
 	if (memfd < 0)
 		die(errno, "memfd_create");

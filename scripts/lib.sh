@@ -363,14 +363,17 @@ krp_build_hunt() {
 # and the guest plan hunt (scripts/guest/plan-hunt.sh; APPEND: its krp.*
 # parameters).  Returns krp_boot's status.
 krp_hunt_boot() {
-	local name=$1 out=$2 tmo=$3 append=$4 vmlinuz kdir root ko repro hunt
+	local name=$1 out=$2 tmo=$3 append=$4 vmlinuz kdir root ko repro hunt brd
 	local initrd=$KRP_CACHE/hunt-$1.cpio.gz
 	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
 	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/hunt-$name" "$root")
 	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	hunt=$(krp_build_hunt "$KRP_CACHE/bin")
-	krp_initramfs_extra "$initrd" "$ko" "$repro" "$hunt"
+	# a stock kernel's brd.ko, for reclaim walks (swap on a RAM disk)
+	brd=$(dirname "$vmlinuz")/brd.ko
+	[ -s "$brd" ] || brd=
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$hunt" ${brd:+"$brd"}
 	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=hunt $append"
 }
 
