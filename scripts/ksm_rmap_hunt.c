@@ -28,6 +28,10 @@
  *             ksmd stopped and every worker blocked on a pipe, nothing
  *             else holds it, so the kernel's rmap walk did not unmap all
  *             of its mappings: a confirmed miss.
+ *   or, with --reclaim DIR, by reclaim: every page of the scenario is
+ *             charged to cgroup DIR; the workers' young bits are cleared
+ *             (clear_refs) and 64M written to DIR/memory.reclaim, up to
+ *             10 times; a KSM page still mapped at its PFN is stuck.
  *
  * Workers are processes: worker 0 is forked by the coordinator (this
  * process, which maps nothing), the others by a "fork" operation of a
@@ -35,16 +39,19 @@
  * pipe and answers on another, so everything happens in one order.
  *
  * Usage: ksm_rmap_hunt [--seed N | --fixed hugh|hugh-pre] [--list]
+ *                      [--reclaim DIR]
  *   --seed N     the scenario of seed N (default 1)
  *   --fixed F    a fixed scenario: hugh (two identical pages merged, then
  *                the second moved by mremap, merged again: Hugh Dickins's
  *                case), hugh-pre (moved before the first merge)
  *   --list       print the operations only, run nothing
+ *   --reclaim DIR  walk by reclaim (cgroup v2 DIR, swap on; mlock skipped)
  * Run as root on a machine with NUMA nodes 0 and 1 and KSM.
  *
  * Output: "hunt: ..." lines, the last one
- *   "hunt: result seed=S ops=N ksm_pages=P mappings=M migrated=X stuck=Y
- *    stuck_mappings=Z errors=E"
+ *   "hunt: result seed=S walk=W ops=N ksm_pages=P mappings=M migrated=X
+ *    stuck=Y stuck_mappings=Z errors=E" (reclaim: migrated counts the
+ *    pages swapped out of every mapping; reclaims=R follows)
  * Exit 0 when the scenario ran (stuck pages are a result, not an error).
  *
  * Build: gcc -O2 -static -Wall -Wextra -Werror -o ksm_rmap_hunt \
@@ -876,7 +883,7 @@ static void print_vma(int w, unsigned long addr)
 
 static int walk_reclaim(void);
 
-static int walk(void)
+static int walk_pages(void)
 {
 	int w, pm, kpf, i, j, k, from, to, tries, stuck = 0, stuck_maps = 0;
 	int migrated = 0, pages = 0, errors = 0, ok;
@@ -957,7 +964,7 @@ static int still_mapped(struct mapping *m)
 }
 
 /* clear the young bits of every live worker's ptes (clear_refs 1) */
-static void clear_refs(void)
+static void clear_young(void)
 {
 	char path[64];
 	int w, fd;
@@ -1000,7 +1007,7 @@ static int walk_reclaim(void)
 		 * stops early, nothing is unmapped): clear them first, as a
 		 * workload that stopped touching its pages would have.
 		 */
-		clear_refs();
+		clear_young();
 		fd = open(path, O_WRONLY);
 		if (fd < 0)
 			die(errno, "open %s", path);
@@ -1185,7 +1192,7 @@ int main(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	walk();
+	walk_pages();
 	for (i = 0; i < MAXW; i++) {
 		struct op q = { .type = OP_QUIT, .w = i };
 
