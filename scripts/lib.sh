@@ -348,6 +348,49 @@ krp_build_repro() {
 	echo "$out/ksm_rmap_repro"
 }
 
+# krp_build_hunt OUTDIR: the static scenario generator of scripts/hunt.sh.
+krp_build_hunt() {
+	local out=$1
+	mkdir -p "$out"
+	gcc -O2 -static -Wall -Wextra -Werror -o "$out/ksm_rmap_hunt" \
+		"$KRP_TOP/scripts/ksm_rmap_hunt.c" ||
+		krp_die "scenario generator build failed"
+	echo "$out/ksm_rmap_hunt"
+}
+
+# krp_hunt_boot NAME OUTDIR TIMEOUT APPEND: boot kernel NAME of
+# scripts/kernels.tsv with the module and ksm_rmap_hunt in the initramfs
+# and the guest plan hunt (scripts/guest/plan-hunt.sh; APPEND: its krp.*
+# parameters).  Returns krp_boot's status.
+krp_hunt_boot() {
+	local name=$1 out=$2 tmo=$3 append=$4 vmlinuz kdir root ko repro hunt brd
+	local initrd=$KRP_CACHE/hunt-$1.cpio.gz
+	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
+	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
+	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/hunt-$name" "$root")
+	repro=$(krp_build_repro "$KRP_CACHE/bin")
+	hunt=$(krp_build_hunt "$KRP_CACHE/bin")
+	# a stock kernel's brd.ko, for reclaim walks (swap on a RAM disk)
+	brd=$(dirname "$vmlinuz")/brd.ko
+	[ -s "$brd" ] || brd=
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$hunt" ${brd:+"$brd"}
+	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=hunt $append"
+}
+
+# krp_hunt_summary RESULTS: the totals of a hunt.results file (one line
+# per scenario, scripts/guest/plan-hunt.sh): "SCENARIOS KSM_PAGES
+# INCOMPLETE MISSES FALSE_POSITIVES ERRORS FLAGGED" (INCOMPLETE: scenarios
+# with an incomplete walk; FLAGGED: misses the module called incomplete).
+krp_hunt_summary() {
+	awk '
+		{ delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		{ n++; p += v["ksm_pages"]; if (v["incomplete_walks"] + 0 > 0) inc++ }
+		v["verdict"] == "miss" { m++; if (v["incomplete_walks"] + 0 > 0) fl++ }
+		v["verdict"] == "false_positive" { fp++ }
+		v["verdict"] == "error" { e++ }
+		END { print n + 0, p + 0, inc + 0, m + 0, fp + 0, e + 0, fl + 0 }' "$1"
+}
+
 # krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
 # module and the reproducer, as a gzipped newc cpio.
 krp_initramfs() {

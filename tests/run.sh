@@ -16,7 +16,9 @@
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
 #               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
-#               control,rmmod,swap,refused,race,rmapst,unknown); default all
+#               control,rmmod,swap,refused,race,rmapst,unknown, and hunt:
+#               a boot of its own, also on base-7.2, v3-7.2, v4-7.2 and
+#               v3-fallback-7.2); default all
 # examples:
 #   tests/run.sh                      # everything (cold: about 40 minutes)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
@@ -607,6 +609,7 @@ suite() {
 	splats=$(krp_splats "$out/console.log" "$out/dmesg")
 	eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
 	races "$out/dmesg"
+	! want hunt || hunt_suite "$name" "$walk"
 }
 
 # own_suite VARIANT...: our own kernels from a linux-source package (the
@@ -709,6 +712,17 @@ own_suite() {
 		[ "${kwhat[$name]}" != debug ] ||
 			die_suite "$name" "${kbz[$name]}" "${kkdir[$name]}" "$ko" "$repro"
 	done
+	# the missed-mapping hunt on the kernels that differ only in the range
+	# rmap_walk_ksm() walks
+	if want hunt; then
+		for name in "$@"; do
+			[ -n "${kbz[$name]:-}" ] || continue
+			case ${kwhat[$name]} in
+			base | */v3.patch | */v4.patch | */v3-fallback.patch)
+				hunt_suite "$name" "${kwalk[$name]}" ;;
+			esac
+		done
+	fi
 	# the base kernel's prediction against what the v3 and index (v4)
 	# kernels of the same source did
 	for name in "$@"; do
@@ -773,6 +787,54 @@ die_suite() {
 	eq "no KASAN, UBSAN, RCU stall or lockup report" "" \
 		"$(grep -hE 'BUG: KASAN|UBSAN:|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
 			"$out/console.log" "$out/dmesg" 2>/dev/null)"
+}
+
+# hunt_suite NAME WALK: a boot of its own with the missed-mapping hunt's
+# guest plan (scripts/hunt.sh, scripts/guest/plan-hunt.sh): the fixed
+# scenarios hugh and hugh-pre (Hugh Dickins's case, the mremap move after
+# and before the first merge) and the random seeds 1..KRP_TEST_HUNT_N
+# (default 10), every KSM page migrated to the other node after each.
+# What must come out follows the kernel's walk (scripts/kernels.tsv): on
+# v3 both fixed scenarios and at least one random one are confirmed
+# misses (a KSM page that stays), each flagged by the module; everywhere
+# else no miss, no false positive (the module's incomplete walks in a
+# scenario whose pages all migrated), no incomplete walk at all.
+hunt_suite() {
+	local name=$1 walk=$2 hn=${KRP_TEST_HUNT_N:-10} boot_rc=0 res total pages inc
+	local miss fp err flagged
+	tag="[hunt $name] "
+	out=$KRP_CACHE/test-out-hunt-$name
+	krp_log "$name: missed-mapping hunt, fixed hugh,hugh-pre and seeds 1-$hn"
+	krp_hunt_boot "$name" "$out" 900 "krp.fixed=hugh,hugh-pre krp.seed=1 krp.n=$hn krp.t=0" ||
+		boot_rc=$?
+	res=$out/hunt.results
+	eq "boots, runs the hunt plan, powers off; insmod succeeds" "0 0 " \
+		"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
+	if [ -f "$res" ]; then
+		read -r total pages inc miss fp err flagged < <(krp_hunt_summary "$res")
+	else
+		read -r total pages inc miss fp err flagged <<<"0 0 0 0 0 0 0"
+	fi
+	eq "every scenario ran to its result, none failed (scenarios, errors)" "$((hn + 2)) 0" \
+		"$total $err"
+	check "KSM merged something to walk ($pages KSM pages over the scenarios)" gt0 "$pages"
+	eq "the module lost no event (probe_misses 0 in every scenario)" "" \
+		"$(grep -v ' probe_misses=0$' "$res" 2>/dev/null | cut -d' ' -f1 | tr '\n' ' ')"
+	case $walk in
+	v3)
+		eq "fixed hugh, hugh-pre: the KSM page stays (confirmed miss), the module flags it" \
+			"miss miss" "$(awk '$1 == "scenario=hugh" || $1 == "scenario=hugh-pre" {
+				split($2, v, "="); split($0, r, "incomplete_walks=")
+				printf "%s%s", s, (v[2] == "miss" && r[2] + 0 > 0) ? "miss" : v[2] (v[2] == "miss" ? "-unflagged" : ""); s = " " }' "$res" 2>/dev/null)"
+		check "random scenarios: at least one confirmed miss ($((miss - 2 < 0 ? 0 : miss - 2)) of $hn)" \
+			test "$miss" -ge 3
+		eq "every confirmed miss is one the module calls incomplete" "$miss" "$flagged"
+		eq "no false positive of the module" "0" "$fp" ;;
+	*)
+		eq "no confirmed miss, no false positive, no incomplete walk (misses, false positives, incomplete scenarios)" \
+			"0 0 0" "$miss $fp $inc" ;;
+	esac
+	eq "no oops, BUG, WARN or lockdep report" "" "$(krp_splats "$out/console.log" "$out/dmesg")"
 }
 
 # selftests_suite: the kernel's own KSM selftests, run without the module,
