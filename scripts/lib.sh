@@ -338,25 +338,22 @@ krp_checkpatch() {
 	echo "$dir/scripts/checkpatch.pl"
 }
 
-# krp_build_repro OUTDIR: the static reproducer.
-krp_build_repro() {
-	local out=$1
-	mkdir -p "$out"
-	gcc -O2 -static -Wall -Wextra -Werror -o "$out/ksm_rmap_repro" \
-		"$KRP_TOP/scripts/ksm_rmap_repro.c" ||
-		krp_die "reproducer build failed"
-	echo "$out/ksm_rmap_repro"
+# krp_build_static SRC OUTDIR: SRC (a C file of this tree) built static
+# into OUTDIR, named after it; prints its path.
+krp_build_static() {
+	local src=$KRP_TOP/$1 bin
+	bin=$2/$(basename "$1" .c)
+	mkdir -p "$2"
+	gcc -O2 -static -Wall -Wextra -Werror -o "$bin" "$src" ||
+		krp_die "$1: build failed"
+	echo "$bin"
 }
 
+# krp_build_repro OUTDIR: the static reproducer.
+krp_build_repro() { krp_build_static scripts/ksm_rmap_repro.c "$1"; }
+
 # krp_build_hunt OUTDIR: the static scenario generator of scripts/hunt.sh.
-krp_build_hunt() {
-	local out=$1
-	mkdir -p "$out"
-	gcc -O2 -static -Wall -Wextra -Werror -o "$out/ksm_rmap_hunt" \
-		"$KRP_TOP/scripts/ksm_rmap_hunt.c" ||
-		krp_die "scenario generator build failed"
-	echo "$out/ksm_rmap_hunt"
-}
+krp_build_hunt() { krp_build_static scripts/ksm_rmap_hunt.c "$1"; }
 
 # krp_hunt_boot NAME OUTDIR TIMEOUT APPEND: boot kernel NAME of
 # scripts/kernels.tsv with the module and ksm_rmap_hunt in the initramfs
@@ -375,6 +372,25 @@ krp_hunt_boot() {
 	[ -s "$brd" ] || brd=
 	krp_initramfs_extra "$initrd" "$ko" "$repro" "$hunt" ${brd:+"$brd"}
 	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=hunt $append"
+}
+
+# krp_unreach_boot NAME OUTDIR TIMEOUT: boot kernel NAME of
+# scripts/kernels.tsv with the module and tests/ksm_fork_unreachable.c in
+# the initramfs and the guest plan unreach (scripts/guest/plan-unreach.sh).
+# Returns krp_boot's status.
+krp_unreach_boot() {
+	local name=$1 out=$2 tmo=$3 vmlinuz kdir root ko repro prog brd
+	local initrd=$KRP_CACHE/unreach-$1.cpio.gz
+	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
+	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
+	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/unreach-$name" "$root")
+	repro=$(krp_build_repro "$KRP_CACHE/bin")
+	prog=$(krp_build_static tests/ksm_fork_unreachable.c "$KRP_CACHE/bin")
+	# a stock kernel's brd.ko, for the reclaim walk (swap on a RAM disk)
+	brd=$(dirname "$vmlinuz")/brd.ko
+	[ -s "$brd" ] || brd=
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$prog" ${brd:+"$brd"}
+	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=unreach"
 }
 
 # krp_hunt_summary RESULTS: the totals of a hunt.results file (one line

@@ -16,9 +16,10 @@
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
 #               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
-#               control,rmmod,swap,refused,race,rmapst,unknown, and hunt:
+#               control,rmmod,swap,refused,race,rmapst,unknown; hunt:
 #               a boot of its own, also on base-7.2, v3-7.2, v4-7.2 and
-#               v3-fallback-7.2); default all
+#               v3-fallback-7.2; unreach: a boot of its own with
+#               tests/ksm_fork_unreachable.c); default all
 # examples:
 #   tests/run.sh                      # everything (cold: about 40 minutes)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
@@ -610,6 +611,7 @@ suite() {
 	eq "no oops, BUG, WARN or lockdep report in the console or dmesg" "" "$splats"
 	races "$out/dmesg"
 	! want hunt || hunt_suite "$name" "$walk"
+	! want unreach || unreach_suite "$name"
 }
 
 # own_suite VARIANT...: our own kernels from a linux-source package (the
@@ -787,6 +789,73 @@ die_suite() {
 	eq "no KASAN, UBSAN, RCU stall or lockup report" "" \
 		"$(grep -hE 'BUG: KASAN|UBSAN:|RCU stall|rcu_sched self-detected|soft lockup|hard LOCKUP' \
 			"$out/console.log" "$out/dmesg" 2>/dev/null)"
+}
+
+# unreach_suite NAME: a boot of its own with tests/ksm_fork_unreachable.c
+# (scripts/guest/plan-unreach.sh): a page fork() shares, made a KSM page
+# through one process's mapping, whose other mappings have no rmap_item.
+# The kernel's outcome decides: in the two control cases the page
+# migrates and swaps out, in the three others it stays put (on every
+# kernel tried so far; a kernel that fixes it fails here, on purpose: the
+# README and the write-up must then change).  The module must call
+# exactly the stuck cases' walks incomplete, and the kernel's own ksm
+# trace events (6.7+) must show whose mappings got rmap_items: the
+# merging process's only, but both processes' in both-moved.
+unreach_suite() {
+	local name=$1 boot_rc=0 res w mms cases="parent both-moved parent-moved child-unmerged child"
+	tag="[unreach $name] "
+	out=$KRP_CACHE/test-out-unreach-$name
+	krp_log "$name: tests/ksm_fork_unreachable.c"
+	krp_unreach_boot "$name" "$out" 600 || boot_rc=$?
+	res=$out/unreach.results
+	eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
+		"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
+	check "swap on a RAM disk, cgroup krp ($(f unreach.swap | tail -n 1))" \
+		grep -q '^swap: 1 device' "$out/unreach.swap"
+	for w in migrate reclaim; do
+		eq "$w, no module: the controls leave, the KSM page of the other cases stays ($cases)" \
+			"$(unreach_expect $w)" "$(unreach_verdicts "$out/unreach.bare" $w)"
+		eq "$w, module loaded: the same outcomes" "$(unreach_expect $w)" \
+			"$(unreach_verdicts "$res" $w)"
+		eq "$w: the module calls walks incomplete in exactly the stuck cases, loses no event (incomplete_walks and missed_mappings > 0, probe_misses 0)" \
+			"no no yes yes yes" "$(for c in $cases; do
+				awk -v c="case=$c" -v w="walk=$w" '$1 == c && $2 == w {
+					for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+					print (v["incomplete_walks"] + 0 > 0 && v["missed_mappings"] + 0 > 0) ? "yes" : "no",
+						v["probe_misses"] }' "$res" 2>/dev/null
+			done | awk '{ printf "%s%s", s, $1 ($2 == "0" ? "" : "-lost" $2); s = " " }')"
+	done
+	if grep -q 'ksm_merge_with_ksm_page' "$out/unreach.logs" 2>/dev/null; then
+		mms=$(for c in $cases; do
+			awk -v c="--- case $c walk migrate" '$0 == c { p = 1; next } /^--- case / { p = 0 }
+				p && /ksm_merge_with_ksm_page: .* error 0$/ {
+					for (i = 1; i < NF; i++) if ($i == "mm") m[$(i + 1)] = 1 }
+				END { print length(m) }' "$out/unreach.logs"
+		done | tr '\n' ' ')
+		eq "ksm trace events: processes whose mappings got rmap_items, per case" \
+			"1 2 1 1 1 " "$mms"
+	else
+		skip "ksm trace events: processes whose mappings got rmap_items" \
+			"this kernel has no ksm trace events (added in 6.7)"
+	fi
+	echo "# ${tag}/proc/kpageflags: KPF_KSM on a plain anonymous page: $(sed -n 's/.*kpf_ksm_on_plain_anon_page=\([0-9]*\).*/\1/p' "$out/unreach.bare" | head -n 1)"
+	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
+	eq "no oops, BUG, WARN or lockdep report" "" "$(krp_splats "$out/console.log" "$out/dmesg")"
+}
+
+# unreach_expect WALK: the outcomes ksm_fork_unreachable's five cases have
+# on every kernel tried.
+unreach_expect() {
+	local left=migrated
+	[ "$1" = migrate ] || left=swapped
+	echo "$left $left stuck stuck stuck"
+}
+
+# unreach_verdicts FILE WALK: the verdicts of ksm_fork_unreachable's case
+# lines of WALK.
+unreach_verdicts() {
+	sed -n "s/^case=[^ ]* walk=$2 .* verdict=\([a-z]*\).*/\1/p" "$1" 2>/dev/null |
+		tr '\n' ' ' | sed 's/ $//'
 }
 
 # hunt_suite NAME WALK: a boot of its own with the missed-mapping hunt's
