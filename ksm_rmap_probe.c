@@ -252,6 +252,10 @@ static struct tracepoint *krp_exit_tp;
  * A victim is a task that enters the slow path of an anon_vma's root
  * rwsem (lock:contention_begin: a writer, or a reader behind one) while a
  * KSM walk holds that lock; its wait lasts until lock:contention_end.
+ * The walk holds it from iter_first() (the lock is taken a little before:
+ * a wait that begins in between is not counted) until up_read() releases
+ * it, which the walk's next iter_first() or its return bounds (a wait that
+ * begins after the release, behind another holder, may be counted).
  * These tracepoints fire on contended slow paths only; while no walk is
  * running they cost one atomic_read().  A waiter claims an entry of its
  * own in a second table (max_victims), which only it releases.
@@ -279,9 +283,8 @@ static struct krp_walk *krp_holder(void *lock)
 		if (!READ_ONCE(krp_slots[i].task))
 			continue;
 		w = READ_ONCE(krp_slots[i].walk);
-		/* pairs with krp_first_pre(): in_loop is set after loop.sem */
-		if (w && smp_load_acquire(&w->in_loop) &&
-		    READ_ONCE(w->loop.sem) == lock)
+		/* pairs with krp_first_pre(): ->held is published last */
+		if (w && smp_load_acquire(&w->held) == lock)
 			return w;
 	}
 	return NULL;
@@ -835,8 +838,9 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	smp_rmb();	/* pairs with smp_wmb() in krp_set_count() */
 	l->counted = READ_ONCE(count);
 	krp_item_next(w, l);
-	/* l->sem is set before in_loop: krp_holder() reads them in order */
-	smp_store_release(&w->in_loop, true);
+	w->in_loop = true;
+	/* the loop is set up before krp_holder() can find it */
+	smp_store_release(&w->held, l->sem);
 	l->t_hold = krp_now();
 	l->mod_ns = l->t_hold - now;
 	return 0;
@@ -1281,6 +1285,7 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 		s->probe_misses++;	/* the last loop's up_read() */
 		krp_loop_end(w, now, false);
 	}
+	WRITE_ONCE(w->held, NULL);	/* up_read() has returned */
 	krp_detach();
 
 	if (READ_ONCE(w->rwc->contended)) {

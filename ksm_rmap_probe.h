@@ -441,6 +441,9 @@ struct krp_totals {
  * @pass: 0 for the first hlist traversal, 1 for search_new_forks
  * @wraps: hlist traversals started after the first
  * @in_loop: between iter_first and the matching up_read
+ * @held: the lock victims are counted against: set at iter_first, kept
+ *	past up_read (which releases it somewhere inside, where no probe of
+ *	ours is) until the next loop's iter_first or the walk's return
  * @waiting: down_read() seen between loops
  * @early: the last loop ended after rmap_one (stop or done)
  * @classify: every rmap_item of this walk so far passed validation
@@ -465,6 +468,7 @@ struct krp_walk {
 	unsigned long cursor;
 	u64 t_start, t_wait;
 	struct rw_semaphore *wait_sem;
+	struct rw_semaphore *held;
 	int mapcount;
 	u8 pass, wraps;
 	bool in_loop, waiting, early, classify, all_counted;

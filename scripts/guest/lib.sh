@@ -101,6 +101,11 @@ victim_oracle_report() {
 	grep -c 'ksm_rmap_victim:' "$T/trace" | sed 's/^/module_victim_events: /'
 }
 
+# victim_oracle_trace: the raw events victim.awk read (the first 4000),
+# kept for a disagreement to be read later
+victim_oracle_trace() {
+	grep -E 'krp_oracle|ksm_rmap_victim' "$T/trace" | head -n 4000
+}
 victim_oracle_clear() {
 	echo 0 >"$T/tracing_on"
 	echo 0 >"$T/events/krp_oracle/enable"

@@ -74,6 +74,7 @@ if want victim; then
 		section victim.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 4 --victim
 		echo 0 >"$T/tracing_on"
 		section victim.oracle victim_oracle_report
+		section victim.trace victim_oracle_trace
 		victim_oracle_clear
 	else
 		section victim.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 4 --victim

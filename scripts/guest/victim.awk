@@ -9,10 +9,13 @@
 # contention_end.  Timestamps have microsecond resolution, and the module
 # marks a hold a little earlier and later than these events: a begin
 # within 2 us of either edge may go either way, so the oracle gives bounds.
-# The lock itself is taken before iter_first(), at a time no event here
-# shows: after the walker's previous event (its walk entry or previous
-# up_read()).  A begin in that stretch is a victim if the lock was already
-# held: the upper bound counts it, the lower one does not.
+# The lock itself is taken before iter_first(), and released inside
+# up_read(), at times no event here shows: after the walker's previous
+# event (its walk entry or previous up_read()), and before its next loop
+# or walk (the module stops counting a hold there, or in its own return
+# handler, which runs after ftrace's walk_ret event).  A begin in either
+# stretch is a victim if the lock was held then: the upper bound counts
+# it, the lower one does not.
 
 function us(ts) { sub(/:$/, "", ts); return ts * 1000000 }
 /^#/ { next }
@@ -27,13 +30,17 @@ function us(ts) { sub(/:$/, "", ts); return ts * 1000000 }
 		}
 		if ($i ~ /^(sem|lock)=/) { lock = $i; sub(/^[a-z]+=/, "", lock) }
 	}
+	# the walker's next loop or walk bounds the end of its last hold
+	if ((ev == "walk" || ev == "lfirst") && (pid in pend)) {
+		hn[pend[pid]] = t; delete pend[pid]
+	}
 	if (ev == "walk") { inwalk[pid] = 1; inloop[pid] = 0; last[pid] = t; next }
 	if (ev == "walk_ret") { inwalk[pid] = 0; inloop[pid] = 0; next }
 	if (ev == "lfirst" && inwalk[pid]) { inloop[pid] = 1; start[pid] = t; next }
 	if (ev == "unlock" && inloop[pid]) {
 		inloop[pid] = 0
 		nh++; hlock[nh] = lock; hs[nh] = start[pid]; he[nh] = t; hp[nh] = pid
-		hl[nh] = last[pid]; last[pid] = t
+		hl[nh] = last[pid]; last[pid] = t; pend[pid] = nh
 		next
 	}
 	if (ev == "cbegin") {
@@ -50,7 +57,7 @@ END {
 		for (h = 1; h <= nh; h++) {
 			if (hlock[h] != block[b] || hp[h] == bp[b]) continue
 			if (bt[b] >= hs[h] + 2 && bt[b] <= he[h] - 2) strict = 1
-			if (bt[b] >= hl[h] - 2 && bt[b] <= he[h] + 2) loose = 1
+			if (bt[b] >= hl[h] - 2 && (!(h in hn) || bt[b] <= hn[h] + 2)) loose = 1
 		}
 		vmin += strict; vmax += loose
 		if (strict && (b in bend) && bend[b] - bt[b] > wmax) wmax = bend[b] - bt[b]
