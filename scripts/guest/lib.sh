@@ -104,7 +104,7 @@ victim_oracle_report() {
 # victim_oracle_trace: the raw events victim.awk read (the first 4000),
 # kept for a disagreement to be read later
 victim_oracle_trace() {
-	grep -E 'krp_oracle|ksm_rmap_victim' "$T/trace" | head -n 4000
+	grep -E ' (walk|walk_ret|lfirst|unlock|cbegin|cend|ksm_rmap_victim): ' "$T/trace" | head -n 4000
 }
 victim_oracle_clear() {
 	echo 0 >"$T/tracing_on"
