@@ -18,10 +18,13 @@
 #               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
 #               control,rmmod,swap,refused,race,rmapst,unknown, and hunt:
 #               a boot of its own, also on base-7.2, v3-7.2, v4-7.2 and
-#               v3-fallback-7.2); default all
+#               v3-fallback-7.2); default all.  Our own kernels always
+#               run their whole plan, except with -p hunt alone: then
+#               only their hunt boot
 # examples:
 #   tests/run.sh                      # everything (cold: about 40 minutes)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
+#   tests/run.sh -k v3-7.2 -S -p hunt # the hunt boot of an own kernel
 # env: KRP_STOCK_VERSION="RELEASE ..." pins stock kernels,
 #      KRP_CACHE=dir for builds (default ~/.cache/ksm_rmap_probe)
 # Nothing is installed on the host but build tools, QEMU and busybox: stock
@@ -618,8 +621,10 @@ suite() {
 # a patch, layout.patch being the layout test; walk: the range it walks),
 # and the what-if of the base kernel of the same source against the rest.
 own_suite() {
-	local name bz kdir line from what walk base wi
+	local name bz kdir line from what walk base wi plan=1
 	declare -A kfrom kwhat kwalk
+	# -p hunt alone: the hunt boot only, no test plan, no what-if
+	[ "$phases" != hunt ] || plan=0
 	for name in "$@"; do
 		read -r _ _ from what walk _ <<<"$(krp_kernel_row "$name")"
 		kfrom[$name]=$from
@@ -640,6 +645,7 @@ own_suite() {
 			continue
 		fi
 		ok 0 "patch applies, kernel builds (${kbz[$name]})"
+		[ "$plan" = 1 ] || continue
 		ko=$(krp_build_module "${kkdir[$name]}" "$KRP_CACHE/build/own-$name")
 		out=$KRP_CACHE/test-out-own-$name
 		initrd=$KRP_CACHE/test-initrd-own-$name.cpio.gz
@@ -725,6 +731,7 @@ own_suite() {
 	fi
 	# the base kernel's prediction against what the v3 and index (v4)
 	# kernels of the same source did
+	[ "$plan" = 1 ] || return 0
 	for name in "$@"; do
 		case ${kwalk[$name]} in
 		v3) wi=v3 ;;
