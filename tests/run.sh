@@ -847,7 +847,7 @@ hunt_suite() {
 	*)
 		eq "no confirmed miss of class new, no false positive (misses of class new, false positives)" \
 			"0 0" "$new $fp"
-		eq "every scenario with a miss of class unmergeable is flagged by the module (flagged of $unm_any)" \
+		eq "every scenario with a miss of class unmergeable is flagged by the module ($unm_fl of $unm_any flagged)" \
 			"$unm_any" "$unm_fl"
 		eq "no incomplete walk but in scenarios with a miss of class unmergeable (incomplete scenarios without one; $inc incomplete in all)" \
 			"0" "$inc_other" ;;
