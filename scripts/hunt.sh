@@ -4,12 +4,15 @@
 # hunt.sh - the missed-mapping hunt: seeded KSM scenarios (fork trees,
 # mremap moves / DONTUNMAP / grow, mprotect splits, partial munmap,
 # MAP_PRIVATE tmpfs CoW pages, DONTFORK / WIPEONFORK, mlock,
-# unmerge/remerge; scripts/ksm_rmap_hunt.c) in one guest per kernel with
+# unmerge/remerge, MADV_UNMERGEABLE, UFFDIO_MOVE, mremap over a live
+# range, ksm run=2; scripts/ksm_rmap_hunt.c) in one guest per kernel with
 # ksm_rmap_probe loaded.  After each scenario every KSM page is migrated
 # to the other NUMA node: a page that stays (nothing pins it, ksmd is
-# stopped) is a confirmed miss of rmap_walk_ksm().  The module's verdict
-# (incomplete_walks) is put beside it: incomplete walks in a scenario
-# whose pages all migrated are the module's false positives.
+# stopped) is a confirmed miss of rmap_walk_ksm(), of class unmergeable
+# if one of its mappings lies in a VMA without VM_MERGEABLE (known,
+# kernel-wide: tests/ksm_fork_unreachable.c), else of class new.  The
+# module's verdict (incomplete_walks) is put beside it: incomplete walks
+# in a scenario whose pages all migrated are the module's false positives.
 #
 # usage: scripts/hunt.sh [-h] [-k KERNELS] [-s FIRST_SEED] [-n SCENARIOS |
 #                        -t SECONDS] [-f FIXED] [-w WALK]
@@ -29,9 +32,11 @@
 #   scripts/hunt.sh -k v4-7.2 -t 600
 #   scripts/hunt.sh -k v3-7.2 -f '' -s 17 -n 1     # replay seed 17
 # Output: a table (kernel, scenarios, module-incomplete scenarios,
-# confirmed misses, false positives, errors) and one line per miss and
-# false positive with a replay command; per kernel, the guest's output in
-# $KRP_CACHE/hunt-out-KERNEL (hunt.results, hunt.logs, console.log).
+# confirmed misses split by class, false positives, errors) and one line
+# per miss and false positive with its class and a replay command (misses
+# the module flagged: the first 10 of each class per kernel); per kernel,
+# the guest's output in $KRP_CACHE/hunt-out-KERNEL (hunt.results,
+# hunt.logs, console.log).
 # Exit status: 0 if every guest ran its scenarios (finds are results).
 set -euo pipefail
 
@@ -96,33 +101,40 @@ for k in "${klist[@]}"; do
 		krp_log "$k: kernel splat during the hunt"
 		rc=1
 	fi
-	read -r total pages inc miss fp err flagged < <(krp_hunt_summary "$res")
-	rows+=("$(printf '%-16s %9s %9s %11s %9s %9s %9s %9s' "$k" "$total" "$pages" \
-		"$inc" "$miss" "$flagged" "$fp" "$err")")
-	while read -r id v st sm inc mis; do
-		finds+=("$(printf '%-15s %-14s %-8s stuck pages %s (mappings %s), module: incomplete %s, missed %s; replay: %s' \
-			"$v" "$k" "$id" "$st" "$sm" "$inc" "$mis" "$(replay "$id" "$k")")")
+	read -r total pages inc miss fp err flagged new unm _ < <(krp_hunt_summary "$res")
+	rows+=("$(printf '%-16s %9s %9s %11s %9s %9s %9s %9s %9s %9s' "$k" "$total" "$pages" \
+		"$inc" "$miss" "$new" "$unm" "$flagged" "$fp" "$err")")
+	while read -r id v cl st sn su sm inc mis; do
+		[ "$cl" = - ] || v="$v/$cl"
+		finds+=("$(printf '%-22s %-14s %-8s stuck pages %s (new %s, unmergeable %s; mappings %s), module: incomplete %s, missed %s; replay: %s' \
+			"$v" "$k" "$id" "$st" "$sn" "$su" "$sm" "$inc" "$mis" "$(replay "$id" "$k")")")
 	done < <(awk '
 		{ delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-		# flagged misses: the first 10 of a kernel; every other find
-		v["verdict"] == "miss" && v["incomplete_walks"] + 0 > 0 && ++fl > 10 { next }
+		{ cl = "-"; if (v["verdict"] == "miss") cl = v["stuck_new"] + 0 > 0 ? "new" : "unmergeable" }
+		# flagged misses: the first 10 of each class on a kernel; every other find
+		v["verdict"] == "miss" && v["incomplete_walks"] + 0 > 0 && ++fl[cl] > 10 { more[cl]++; next }
 		v["verdict"] != "clean" && v["verdict"] != "empty" {
-			print v["scenario"], v["verdict"], v["stuck"] + 0, v["stuck_mappings"] + 0,
-				v["incomplete_walks"], v["missed_mappings"] }' "$res")
-	more=$((flagged > 10 ? flagged - 10 : 0))
-	[ "$more" = 0 ] ||
-		finds+=("... and $more more misses on $k that the module flagged: $res")
+			print v["scenario"], v["verdict"], cl, v["stuck"] + 0, v["stuck_new"] + 0,
+				v["stuck_unmergeable"] + 0, v["stuck_mappings"] + 0,
+				v["incomplete_walks"], v["missed_mappings"] }
+		END { for (c in more) print "more", c, more[c] > "/dev/stderr" }' "$res" 2>"$out/hunt.more")
+	while read -r _ cl cnt; do
+		finds+=("... and $cnt more misses of class $cl on $k that the module flagged: $res")
+	done <"$out/hunt.more"
 done
 
 echo
 echo "missed-mapping hunt ($walk walks): fixed scenarios '${fixed:-none}', random from seed $seed ($([ "$t" -gt 0 ] && echo "$t s a kernel" || echo "$n a kernel"))"
-printf '%-16s %9s %9s %11s %9s %9s %9s %9s\n' kernel scenarios ksm_pages incomplete misses flagged false_pos errors
+printf '%-16s %9s %9s %11s %9s %9s %9s %9s %9s %9s\n' kernel scenarios ksm_pages incomplete misses new unmerg flagged false_pos errors
 printf '%s\n' "${rows[@]}"
 echo
 echo "scenarios: run; ksm_pages: KSM pages $walk walks were tried on, all scenarios;"
 echo "incomplete: scenarios where the module counted an incomplete walk; misses:"
 echo "scenarios with a KSM page that stayed (did not migrate, or stayed mapped after"
-echo "10 reclaims): the kernel's outcome; flagged: misses the module also called"
-echo "incomplete; false_pos: incomplete walks but every KSM page left"
+echo "10 reclaims): the kernel's outcome, split by class: new (a stuck page whose"
+echo "mappings all lie in VM_MERGEABLE VMAs) and unmerg (every stuck page has a"
+echo "mapping in a VMA without VM_MERGEABLE: known, kernel-wide); flagged: misses"
+echo "the module also called incomplete; false_pos: incomplete walks but every KSM"
+echo "page left"
 [ ${#finds[@]} = 0 ] || { echo; printf '%s\n' "${finds[@]}"; }
 exit "$rc"

@@ -12,10 +12,12 @@
  *             file (memfd) at a random file offset whose written pages
  *             are anonymous CoW copies; then random operations
  *   merge     ksmd run=1 until it has made 4 more full scans, then run=0
- *   phase B   random operations (mremap moves, MREMAP_DONTUNMAP, grow in
- *             place, mprotect splits and re-merges, partial munmap,
+ *   phase B   random operations (mremap moves to a free slot or over
+ *             another region's pages, MREMAP_DONTUNMAP, grow in place,
+ *             UFFDIO_MOVE, mprotect splits and re-merges, partial munmap,
  *             writes, fork, MADV_DONTFORK/WIPEONFORK, mlock,
- *             MADV_UNMERGEABLE + MADV_MERGEABLE, worker exit)
+ *             MADV_UNMERGEABLE + MADV_MERGEABLE, MADV_UNMERGEABLE alone,
+ *             ksm run=2, worker exit)
  *   merge     again: what phase B unmerged (a mremap move unmerges the
  *             moved range) merges again at its new place
  *   phase C   random operations, mostly ones that keep KSM pages (fork,
@@ -27,7 +29,10 @@
  *             nodes).  A page still on its old node is "stuck": with
  *             ksmd stopped and every worker blocked on a pipe, nothing
  *             else holds it, so the kernel's rmap walk did not unmap all
- *             of its mappings: a confirmed miss.
+ *             of its mappings: a confirmed miss.  Its class: unmergeable
+ *             if one of its mappings lies in a VMA without VM_MERGEABLE
+ *             (smaps VmFlags lacks "mg": no rmap_item there; known and
+ *             kernel-wide), else new.
  *   or, with --reclaim DIR, by reclaim: every page of the scenario is
  *             charged to cgroup DIR; the workers' young bits are cleared
  *             (clear_refs) and 64M written to DIR/memory.reclaim, up to
@@ -50,7 +55,8 @@
  *
  * Output: "hunt: ..." lines, the last one
  *   "hunt: result seed=S walk=W ops=N ksm_pages=P mappings=M migrated=X
- *    stuck=Y stuck_mappings=Z errors=E" (reclaim: migrated counts the
+ *    stuck=Y stuck_mappings=Z stuck_new=YN stuck_unmergeable=YU errors=E"
+ *   (Y = YN + YU, the stuck pages by class; reclaim: migrated counts the
  *    pages swapped out of every mapping; reclaims=R follows)
  * Exit 0 when the scenario ran (stuck pages are a result, not an error).
  *
@@ -69,11 +75,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #ifndef MPOL_MF_MOVE_ALL
 #define MPOL_MF_MOVE_ALL (1 << 2)
@@ -83,6 +91,21 @@
 #endif
 #ifndef MADV_WIPEONFORK
 #define MADV_WIPEONFORK 18
+#endif
+/* UFFDIO_MOVE is Linux 6.8 uapi; older headers (Debian 12's) lack it */
+#ifndef UFFDIO_MOVE
+#define _UFFDIO_MOVE (0x05)
+#define UFFDIO_MOVE _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#define UFFD_FEATURE_MOVE (1 << 16)
+#define UFFDIO_MOVE_MODE_DONTWAKE ((__u64)1 << 0)
+#define UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES ((__u64)1 << 1)
+struct uffdio_move {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 mode;
+	__s64 move;
+};
 #endif
 
 #define KSM_DIR "/sys/kernel/mm/ksm/"
@@ -99,7 +122,8 @@
 enum op_type {
 	OP_NEW_ANON, OP_NEW_FILE, OP_FORK, OP_EXIT, OP_MOVE, OP_DONTUNMAP,
 	OP_GROW, OP_MPROTECT, OP_UNPROTECT, OP_MUNMAP, OP_WRITE,
-	OP_DONTFORK, OP_WIPEONFORK, OP_MLOCK, OP_UNMERGE, OP_MERGE, OP_QUIT,
+	OP_DONTFORK, OP_WIPEONFORK, OP_MLOCK, OP_UNMERGE, OP_UNMERGEABLE,
+	OP_UFFD_MOVE, OP_MOVE_OVER, OP_KSM_RUN2, OP_MERGE, OP_QUIT,
 	OP_NR
 };
 
@@ -107,7 +131,8 @@ static const char *const op_names[] = {
 	"new-anon", "new-file", "fork", "exit", "mremap-move",
 	"mremap-dontunmap", "mremap-grow", "mprotect-ro", "mprotect-rw",
 	"munmap-page", "write", "dontfork", "wipeonfork", "mlock",
-	"unmerge-remerge", "merge", "quit",
+	"unmerge-remerge", "unmergeable", "uffd-move", "mremap-over",
+	"ksm-run2", "merge", "quit",
 };
 
 struct op {
@@ -227,16 +252,18 @@ static const int weight[3][OP_NR] = {
 	[0] = { [OP_NEW_ANON] = 2, [OP_NEW_FILE] = 2, [OP_FORK] = 2,
 		[OP_MOVE] = 4, [OP_DONTUNMAP] = 1, [OP_GROW] = 1,
 		[OP_MPROTECT] = 2, [OP_WRITE] = 2, [OP_DONTFORK] = 1,
-		[OP_WIPEONFORK] = 1, [OP_MLOCK] = 1 },
+		[OP_WIPEONFORK] = 1, [OP_MLOCK] = 1, [OP_UNMERGEABLE] = 1,
+		[OP_UFFD_MOVE] = 2, [OP_MOVE_OVER] = 1 },
 	[1] = { [OP_NEW_FILE] = 1, [OP_FORK] = 3, [OP_EXIT] = 1,
 		[OP_MOVE] = 6, [OP_DONTUNMAP] = 2, [OP_GROW] = 2,
 		[OP_MPROTECT] = 3, [OP_UNPROTECT] = 2, [OP_MUNMAP] = 2,
 		[OP_WRITE] = 2, [OP_DONTFORK] = 1, [OP_WIPEONFORK] = 1,
-		[OP_MLOCK] = 1, [OP_UNMERGE] = 2 },
+		[OP_MLOCK] = 1, [OP_UNMERGE] = 2, [OP_UNMERGEABLE] = 1,
+		[OP_UFFD_MOVE] = 2, [OP_MOVE_OVER] = 2, [OP_KSM_RUN2] = 1 },
 	[2] = { [OP_FORK] = 4, [OP_EXIT] = 1, [OP_MOVE] = 1, [OP_GROW] = 2,
 		[OP_MPROTECT] = 3, [OP_UNPROTECT] = 2, [OP_MUNMAP] = 2,
 		[OP_WRITE] = 1, [OP_DONTFORK] = 1, [OP_WIPEONFORK] = 1,
-		[OP_MLOCK] = 2 },
+		[OP_MLOCK] = 2, [OP_UFFD_MOVE] = 1, [OP_MOVE_OVER] = 1 },
 };
 
 static void generate(void)
@@ -402,8 +429,20 @@ static int write_page(struct region *r, int i, int cid)
 	return 0;
 }
 
-/* mprotect @prot on the mapped runs of [i, i + k) */
-static int protect_runs(struct region *r, int i, int k, int prot)
+/* the low @n bits */
+static uint32_t low_bits(int n)
+{
+	return n >= 32 ? ~0U : (1U << n) - 1;
+}
+
+/*
+ * @fn (mprotect or madvise) with @arg on each mapped run of [i, i + k):
+ * over a hole the call would fail with ENOMEM after doing the runs before
+ * it, and the caller would not know how far it got.  Returns the first
+ * error, after trying every run.
+ */
+static int each_run(struct region *r, int i, int k,
+		    int (*fn)(void *, size_t, int), int arg)
 {
 	int j, start = -1, err = 0;
 
@@ -413,12 +452,25 @@ static int protect_runs(struct region *r, int i, int k, int prot)
 		if (mapped && start < 0)
 			start = j;
 		if (!mapped && start >= 0) {
-			if (mprotect(page(r, start), (j - start) * ps, prot))
+			if (fn(page(r, start), (j - start) * ps, arg) && !err)
 				err = -errno;
 			start = -1;
 		}
 	}
 	return err;
+}
+
+/* does [addr, addr + k pages) overlap a live region other than @skip? */
+static int overlaps(unsigned long addr, int k, struct region *skip)
+{
+	int j;
+
+	for (j = 0; j < MAXR; j++)
+		if (reg[j].live && &reg[j] != skip &&
+		    addr < reg[j].addr + reg[j].n * ps &&
+		    reg[j].addr < addr + k * ps)
+			return 1;
+	return 0;
 }
 
 static int do_new(struct op *o, char *desc, size_t len)
@@ -470,9 +522,83 @@ static int do_new(struct op *o, char *desc, size_t len)
 	return 0;
 }
 
+/*
+ * The pages of @r a move takes (@o's b, c): mode 0 the whole region, 1 a
+ * prefix, 2 a suffix, 3 one inner page (@whole: mode 0 only).  Sets
+ * *@src and *@k (pages); returns the mode.
+ */
+static int pick_run(struct region *r, struct op *o, int whole,
+		    unsigned long *src, int *k)
+{
+	int mode = whole || r->n < 2 ? 0 : o->b % 4;
+
+	*k = r->n;
+	*src = r->addr;
+	if (mode == 1) {		/* a prefix */
+		*k = 1 + o->c % (r->n - 1);
+	} else if (mode == 2) {		/* a suffix */
+		*k = 1 + o->c % (r->n - 1);
+		*src = r->addr + (r->n - *k) * ps;
+	} else if (mode == 3) {		/* one inner page */
+		*k = 1;
+		*src = r->addr + (o->c % r->n) * ps;
+	}
+	return mode;
+}
+
+/* drop the first @k pages of @r (@k < r->n) */
+static void trim_front(struct region *r, int k)
+{
+	r->addr += k * ps;
+	r->foff += k;
+	r->n -= k;
+	r->ro >>= k;
+	r->hole >>= k;
+}
+
+/* keep the first @k pages of @r (0 < @k) */
+static void trim_back(struct region *r, int k)
+{
+	r->n = k;
+	r->ro &= low_bits(k);	/* no stale bits past the end */
+	r->hole &= low_bits(k);
+}
+
+/* the pages a move (mode, see pick_run) took out of @r, k from @i, left */
+static void moved_out(struct region *r, int mode, int i, int k)
+{
+	if (k == r->n)
+		r->live = 0;
+	else if (mode == 1)
+		trim_front(r, k);
+	else if (mode == 2)
+		trim_back(r, r->n - k);
+	else
+		r->hole |= 1U << i;
+}
+
+/*
+ * A new region for @k pages at @dst, pages @i.. of @from (a copy).  Holes
+ * go with them: mremap moves a range across VMA gaps where the kernel
+ * allows it (7.3 does), and the gap stays a gap at the new place.
+ */
+static void moved_in(struct region *from, unsigned long dst, int i, int k)
+{
+	struct region *nr = new_region();
+
+	if (!nr)
+		return;
+	*nr = *from;
+	nr->addr = dst;
+	nr->n = k;
+	nr->foff = from->foff + i;
+	nr->ro = (from->ro >> i) & low_bits(k);
+	nr->hole = (from->hole >> i) & low_bits(k);
+}
+
 static int do_move(struct op *o, int flags, char *desc, size_t len)
 {
-	struct region *r = pick_region(o->a), *nr;
+	struct region *r = pick_region(o->a), old;
 	int s = free_slot(o->d), mode, k, i;
 	unsigned long src, dst;
 
@@ -480,53 +606,201 @@ static int do_move(struct op *o, int flags, char *desc, size_t len)
 		snprintf(desc, len, "nothing to move");
 		return 0;
 	}
-	mode = flags & MREMAP_DONTUNMAP || r->n < 2 ? 0 : o->b % 4;
-	k = r->n;
-	src = r->addr;
-	if (mode == 1) {		/* a prefix */
-		k = 1 + o->c % (r->n - 1);
-	} else if (mode == 2) {		/* a suffix */
-		k = 1 + o->c % (r->n - 1);
-		src = r->addr + (r->n - k) * ps;
-	} else if (mode == 3) {		/* one inner page */
-		k = 1;
-		src = r->addr + (o->c % r->n) * ps;
-	}
+	mode = pick_run(r, o, flags & MREMAP_DONTUNMAP, &src, &k);
 	dst = slot_addr(s);
-	snprintf(desc, len, "r%ld pages %lu-%lu -> slot %d", r - reg,
-		 (src - r->addr) / ps, (src - r->addr) / ps + k - 1, s);
+	i = (src - r->addr) / ps;
+	snprintf(desc, len, "r%ld pages %d-%d -> slot %d", r - reg, i,
+		 i + k - 1, s);
 	if (mremap((void *)src, k * ps, k * ps,
 		   MREMAP_MAYMOVE | MREMAP_FIXED | flags,
 		   (void *)dst) == MAP_FAILED)
 		return -errno;
-	nr = new_region();
-	i = (src - r->addr) / ps;
-	if (nr) {
-		*nr = *r;
-		nr->addr = dst;
-		nr->n = k;
-		nr->foff = r->foff + i;
-		nr->ro = (r->ro >> i) & ((1U << k) - 1);
-		nr->hole = 0;
-	}
-	if (flags & MREMAP_DONTUNMAP)
-		return 0;	/* the old range stays, emptied */
-	if (k == r->n) {
-		r->live = 0;
-	} else if (mode == 1) {
-		r->addr += k * ps;
-		r->foff += k;
-		r->n -= k;
-		r->ro >>= k;
-		r->hole >>= k;
-	} else if (mode == 2) {
-		r->n -= k;
-		r->ro &= (1U << r->n) - 1;	/* no stale bits past the end */
-		r->hole &= (1U << r->n) - 1;
-	} else {
-		r->hole |= 1U << i;
-	}
+	old = *r;
+	if (!(flags & MREMAP_DONTUNMAP))	/* else: the old range stays, emptied */
+		moved_out(r, mode, i, k);
+	moved_in(&old, dst, i, k);
 	return 0;
+}
+
+/* the (@pick mod count)-th live region other than @r, or NULL */
+static struct region *pick_other(struct region *r, uint32_t pick)
+{
+	int i, n = 0;
+
+	for (i = 0; i < MAXR; i++)
+		n += reg[i].live && &reg[i] != r;
+	if (!n)
+		return NULL;
+	pick %= n;
+	for (i = 0; i < MAXR; i++)
+		if (reg[i].live && &reg[i] != r && !pick--)
+			return &reg[i];
+	return NULL;
+}
+
+/*
+ * mremap-over: move pages of one region (as mremap-move) with
+ * MREMAP_FIXED onto pages of another live region, which the move unmaps
+ * (the KSM pages and rmap_items there lose that mapping).  The target
+ * range starts at page j of r2 and stays in r2's slot, clear of every
+ * other region; what it covers of r2 is dropped: r2 is trimmed, split in
+ * two, or gone.
+ */
+static int do_move_over(struct op *o, char *desc, size_t len)
+{
+	struct region *r = pick_region(o->a), *r2, old, *r3;
+	int mode, k, i, j, e;
+	unsigned long src, dst, end;
+
+	r2 = r ? pick_other(r, o->d) : NULL;
+	if (!r2) {
+		snprintf(desc, len, "no two regions");
+		return 0;
+	}
+	mode = pick_run(r, o, 0, &src, &k);
+	i = (src - r->addr) / ps;
+	j = (o->d >> 16) % r2->n;
+	end = slot_addr(slot_of(r2->addr) + 1);
+	if (r2->addr + (j + k) * ps > end)
+		j = (long)(end - r2->addr) / (long)ps - k;
+	dst = r2->addr + j * ps;
+	if (j < 0 || overlaps(dst, k, r2)) {
+		snprintf(desc, len, "r%ld pages %d-%d onto r%ld: no room",
+			 r - reg, i, i + k - 1, r2 - reg);
+		return 0;
+	}
+	snprintf(desc, len, "r%ld pages %d-%d -> r%ld pages %d-%d", r - reg,
+		 i, i + k - 1, r2 - reg, j, j + k - 1);
+	if (mremap((void *)src, k * ps, k * ps,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, (void *)dst) == MAP_FAILED)
+		return -errno;
+	old = *r;
+	moved_out(r, mode, i, k);
+	e = j + k < r2->n ? j + k : r2->n;	/* r2's pages [j, e) are gone */
+	if (j == 0 && e == r2->n) {
+		r2->live = 0;
+	} else if (j == 0) {
+		trim_front(r2, e);
+	} else if (e == r2->n) {
+		trim_back(r2, j);
+	} else {
+		r3 = new_region();
+		if (r3) {
+			*r3 = *r2;
+			trim_front(r3, e);
+		}
+		trim_back(r2, j);
+	}
+	moved_in(&old, dst, i, k);
+	return 0;
+}
+
+/*
+ * uffd-move: UFFDIO_MOVE (Linux >= 6.8) of pages of a region to a new
+ * anonymous mapping in a free slot, registered with a userfaultfd (the
+ * ioctl wants its destination registered, and empty).  It moves page
+ * table entries only: the folio gets the destination VMA's anon_vma and
+ * index, the source VMA stays, with those ptes now empty (no hole: the
+ * pages read as zero again).  The kernel refuses (EBUSY) a page not
+ * exclusive to this process: a KSM page, one shared since a fork; an
+ * anonymous VMA only (a file region: EINVAL), writable (mprotect-ro:
+ * EINVAL).  A refusal after some pages leaves those moved: the new
+ * region is them.  No userfaultfd or no UFFDIO_MOVE: unsupported.
+ */
+static int do_uffd_move(struct op *o, char *desc, size_t len)
+{
+	struct region *r = pick_region(o->a), old;
+	int s = free_slot(o->d), k, i, uffd, err = 0, tries = 0;
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_MOVE };
+	struct uffdio_register ureg;
+	struct uffdio_move mv;
+	unsigned long src, dst, moved = 0;
+	size_t l;
+
+	if (!r || s < 0) {
+		snprintf(desc, len, "nothing to move");
+		return 0;
+	}
+	pick_run(r, o, 0, &src, &k);
+	dst = slot_addr(s);
+	i = (src - r->addr) / ps;
+	snprintf(desc, len, "r%ld pages %d-%d -> slot %d", r - reg, i,
+		 i + k - 1, s);
+	l = strlen(desc);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0) {
+		err = errno;
+		snprintf(desc + l, len - l, " (userfaultfd: %s)",
+			 strerror(err));
+		/* ENOSYS: a kernel built without CONFIG_USERFAULTFD */
+		return err == ENOSYS ? -EOPNOTSUPP : -err;
+	}
+	/* a kernel that does not know UFFD_FEATURE_MOVE refuses it: EINVAL */
+	if (ioctl(uffd, UFFDIO_API, &api)) {
+		err = errno;
+		close(uffd);
+		snprintf(desc + l, len - l, " (UFFDIO_API with UFFD_FEATURE_MOVE: %s)",
+			 strerror(err));
+		return err == EINVAL || err == ENOTTY ? -EOPNOTSUPP : -err;
+	}
+	if (mmap((void *)dst, k * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ||
+	    madvise((void *)dst, k * ps, MADV_MERGEABLE)) {
+		err = errno;
+		goto out;
+	}
+	ureg.range.start = dst;
+	ureg.range.len = k * ps;
+	ureg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(uffd, UFFDIO_REGISTER, &ureg)) {
+		err = errno;
+		goto out;
+	}
+	if (!(ureg.ioctls & (1ULL << _UFFDIO_MOVE))) {
+		err = EOPNOTSUPP;
+		snprintf(desc + l, len - l, " (no UFFDIO_MOVE on this range)");
+		goto out;
+	}
+	while (moved < k * ps) {
+		mv.dst = dst + moved;
+		mv.src = src + moved;
+		mv.len = k * ps - moved;
+		mv.mode = UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES;
+		mv.move = 0;
+		if (!ioctl(uffd, UFFDIO_MOVE, &mv)) {
+			moved = k * ps;
+			break;
+		}
+		err = errno;
+		if (mv.move > 0)
+			moved += mv.move;
+		/* EAGAIN: a part moved, or a pte changed under it: go on */
+		if (err != EAGAIN || ++tries > 10)
+			break;
+		err = 0;
+	}
+out:
+	close(uffd);			/* unregisters the range */
+	if (moved < k * ps) {		/* the rest: the arena's reservation */
+		mmap((void *)(dst + moved), k * ps - moved, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		     -1, 0);
+	}
+	if (moved) {
+		old = *r;
+		old.file = 0;
+		old.foff = 0;
+		old.dontfork = 0;	/* a new VMA: no VM_DONTCOPY */
+		old.hole = 0;		/* all of it mapped */
+		moved_in(&old, dst, i, moved / ps);
+		if (moved < k * ps) {
+			l = strlen(desc);
+			snprintf(desc + l, len - l, ", %lu of %d pages moved",
+				 moved / ps, k);
+		}
+	}
+	return err ? -err : 0;
 }
 
 static int do_grow(struct op *o, char *desc, size_t len)
@@ -543,6 +817,7 @@ static int do_grow(struct op *o, char *desc, size_t len)
 	end = r->addr + r->n * ps;
 	/* a file region stays inside the file: no SIGBUS past its end */
 	if (slot_of(end + g * ps - 1) != slot_of(r->addr) || r->n + g > 31 ||
+	    overlaps(end, g, r) ||
 	    (r->file && r->foff + r->n + g > FILE_PAGES)) {
 		snprintf(desc, len, "r%ld: no room", r - reg);
 		return 0;
@@ -582,6 +857,10 @@ static int run_op(struct op *o, char *desc, size_t len)
 		return do_move(o, MREMAP_DONTUNMAP, desc, len);
 	case OP_GROW:
 		return do_grow(o, desc, len);
+	case OP_UFFD_MOVE:
+		return do_uffd_move(o, desc, len);
+	case OP_MOVE_OVER:
+		return do_move_over(o, desc, len);
 	case OP_FORK:
 		snprintf(desc, len, "child w%u", o->c);
 		fflush(stdout);
@@ -602,6 +881,7 @@ static int run_op(struct op *o, char *desc, size_t len)
 		return 0;
 	case OP_QUIT:
 	case OP_MERGE:
+	case OP_KSM_RUN2:
 	case OP_NR:
 		return 0;
 	}
@@ -615,13 +895,13 @@ static int run_op(struct op *o, char *desc, size_t len)
 	case OP_MPROTECT:
 		k = 1 + o->c % (r->n - i);
 		snprintf(desc, len, "r%ld pages %d-%d", r - reg, i, i + k - 1);
-		err = protect_runs(r, i, k, PROT_READ);
+		err = each_run(r, i, k, mprotect, PROT_READ);
 		if (!err)
 			r->ro |= ((1U << k) - 1) << i;
 		break;
 	case OP_UNPROTECT:
 		snprintf(desc, len, "r%ld", r - reg);
-		err = protect_runs(r, 0, r->n, PROT_READ | PROT_WRITE);
+		err = each_run(r, 0, r->n, mprotect, PROT_READ | PROT_WRITE);
 		if (!err)
 			r->ro = 0;
 		break;
@@ -654,10 +934,19 @@ static int run_op(struct op *o, char *desc, size_t len)
 			err = -errno;
 		break;
 	case OP_UNMERGE:
+		/* both, run by run: mergeable again even if unmerging failed */
 		snprintf(desc, len, "r%ld", r - reg);
-		if (madvise((void *)r->addr, r->n * ps, MADV_UNMERGEABLE) ||
-		    madvise((void *)r->addr, r->n * ps, MADV_MERGEABLE))
-			err = -errno;
+		err = each_run(r, 0, r->n, madvise, MADV_UNMERGEABLE);
+		adv = each_run(r, 0, r->n, madvise, MADV_MERGEABLE);
+		err = err ? err : adv;
+		break;
+	case OP_UNMERGEABLE:
+		/*
+		 * Left off: the region's VMAs lose VM_MERGEABLE for good (their
+		 * KSM pages are unmerged now; a fork copies the flag).
+		 */
+		snprintf(desc, len, "r%ld", r - reg);
+		err = each_run(r, 0, r->n, madvise, MADV_UNMERGEABLE);
 		break;
 	default:
 		break;
@@ -699,7 +988,8 @@ static void __attribute__((noreturn)) worker(void)
 		if (o.type == OP_FORK && ret == 1)
 			continue;	/* the new worker: its parent answers */
 		printf("hunt: op w%d %s %s: %s\n", self, op_names[o.type],
-		       desc, ret < 0 ? strerror(-ret) : "ok");
+		       desc, ret == -EOPNOTSUPP ? "unsupported" :
+		       ret < 0 ? strerror(-ret) : "ok");
 		fflush(stdout);
 		if (write(rep[self][1], &ret, sizeof(ret)) != sizeof(ret))
 			_exit(1);
@@ -772,12 +1062,41 @@ static void gone(pid_t pid)
 		usleep(1000);
 }
 
+/* VMAs with VM_MERGEABLE (smaps VmFlags "mg") in the live workers */
+static int mergeable_vmas(void)
+{
+	char path[64], line[512];
+	int w, n = 0;
+	FILE *f;
+
+	for (w = 0; w < MAXW; w++) {
+		if (!live[w])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/smaps", pids[w]);
+		f = fopen(path, "r");
+		if (!f)
+			die(errno, "open %s", path);
+		while (fgets(line, sizeof(line), f))
+			n += !strncmp(line, "VmFlags:", 8) && strstr(line, " mg");
+		fclose(f);
+	}
+	return n;
+}
+
 static void merge(void)
 {
 	long start = read_long(KSM_DIR "full_scans"), t0 = now_ms();
 
 	if (start < 0)
 		die(ENOENT, "cannot read " KSM_DIR "full_scans");
+	/*
+	 * ksmd drops an mm with no VM_MERGEABLE VMA from its list at its next
+	 * scan of it; with none left it stops counting full scans.
+	 */
+	if (!mergeable_vmas()) {
+		printf("hunt: ksmd not run: no VM_MERGEABLE VMA in any worker\n");
+		return;
+	}
 	write_file(KSM_DIR "run", "1");
 	while (read_long(KSM_DIR "full_scans") < start + 4) {
 		if (now_ms() - t0 > 120000)
@@ -788,6 +1107,23 @@ static void merge(void)
 	printf("hunt: ksmd pages_shared=%ld pages_sharing=%ld ms=%ld\n",
 	       read_long(KSM_DIR "pages_shared"),
 	       read_long(KSM_DIR "pages_sharing"), now_ms() - t0);
+}
+
+/*
+ * ksm-run2: run=2 unmerges every KSM page of every process and drops
+ * every rmap_item (ksmd stays stopped); the next merge sets run=1.
+ */
+static void unmerge_all(void)
+{
+	int fd = open(KSM_DIR "run", O_WRONLY), err = 0;
+
+	if (fd < 0 || write(fd, "2", 1) != 1)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	printf("hunt: op ksm-run2 run=2: %s, pages_shared=%ld pages_sharing=%ld\n",
+	       err ? strerror(err) : "ok", read_long(KSM_DIR "pages_shared"),
+	       read_long(KSM_DIR "pages_sharing"));
 }
 
 struct mapping {
@@ -860,25 +1196,59 @@ static int node_of(int w, unsigned long addr)
 	return status;
 }
 
-/* the VMA of @addr in worker @w, its maps line (for the record) */
-static void print_vma(int w, unsigned long addr)
+/*
+ * The VMA of @addr in worker @w: its maps line and its smaps VmFlags (for
+ * the record).  Returns 1 if the VMA has VM_MERGEABLE (flag "mg"), 0 if
+ * not, -1 if it was not found.
+ */
+static int print_vma(int w, unsigned long addr)
 {
-	char path[64], line[512];
+	char path[64], line[512], head[512] = "";
 	unsigned long s, e;
+	int found = 0, mg = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pids[w]);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pids[w]);
 	f = fopen(path, "r");
 	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx", &s, &e) == 2 &&
-		    addr >= s && addr < e) {
-			printf("hunt:   w%d %#lx, page %lu of %s", w, addr,
-			       (addr - s) / ps, line);
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!found) {
+			/* a VMA's first line: "start-end perms offset ..." */
+			if (sscanf(line, "%lx-%lx ", &s, &e) == 2 &&
+			    strchr(line, '-') == line + strspn(line, "0123456789abcdef") &&
+			    addr >= s && addr < e) {
+				found = 1;
+				snprintf(head, sizeof(head), "%s", line);
+			}
+			continue;
+		}
+		if (!strncmp(line, "VmFlags:", 8)) {
+			line[strcspn(line, "\n")] = 0;
+			mg = !!strstr(line, " mg");
+			printf("hunt:   w%d %#lx, page %lu of %shunt:     %s\n",
+			       w, addr, (addr - s) / ps, head, line);
 			break;
 		}
+	}
 	fclose(f);
+	return mg;
+}
+
+/*
+ * The class of a stuck page whose mappings maps[@i, @j) were just printed:
+ * "unmergeable" if one of them lies in a VMA without VM_MERGEABLE (known,
+ * kernel-wide: such a VMA never gets an rmap_item; see the README and
+ * tests/ksm_fork_unreachable.c), else "new".  Prints the mappings.
+ */
+static int stuck_class_unmergeable(int i, int j)
+{
+	int k, unm = 0;
+
+	for (k = i; k < j; k++)
+		unm |= print_vma(maps[k].w, maps[k].addr) == 0;
+	printf("hunt:   class %s\n", unm ? "unmergeable" : "new");
+	return unm;
 }
 
 static int walk_reclaim(void);
@@ -886,7 +1256,7 @@ static int walk_reclaim(void);
 static int walk_pages(void)
 {
 	int w, pm, kpf, i, j, k, from, to, tries, stuck = 0, stuck_maps = 0;
-	int migrated = 0, pages = 0, errors = 0, ok;
+	int migrated = 0, pages = 0, errors = 0, ok, stuck_unm = 0;
 	char path[64];
 	long ret;
 
@@ -938,11 +1308,11 @@ static int walk_pages(void)
 		stuck_maps += j - i - ok;
 		printf("hunt: stuck page %d: %d mappings, %d moved to node %d, tries %d\n",
 		       pages - 1, j - i, ok, to, tries);
-		for (k = i; k < j; k++)
-			print_vma(maps[k].w, maps[k].addr);
+		stuck_unm += stuck_class_unmergeable(i, j);
 	}
-	printf("hunt: result seed=%s walk=migrate ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d errors=%d\n",
-	       seed_name, nops, pages, nmaps, migrated, stuck, stuck_maps, errors);
+	printf("hunt: result seed=%s walk=migrate ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d stuck_new=%d stuck_unmergeable=%d errors=%d\n",
+	       seed_name, nops, pages, nmaps, migrated, stuck, stuck_maps,
+	       stuck - stuck_unm, stuck_unm, errors);
 	return 0;
 }
 
@@ -992,7 +1362,7 @@ static void clear_young(void)
 static int walk_reclaim(void)
 {
 	int i, j, k, r, left, pages = 0, gone_pages = 0, stuck = 0;
-	int stuck_maps = 0, errors = 0, m;
+	int stuck_maps = 0, errors = 0, m, stuck_unm = 0;
 	char path[PATH_MAX];
 	int fd;
 
@@ -1034,12 +1404,11 @@ static int walk_reclaim(void)
 		stuck_maps += m;
 		printf("hunt: stuck page %d: %d mappings, %d still mapped after %d reclaims\n",
 		       pages - 1, j - i, m, r);
-		for (k = i; k < j; k++)
-			print_vma(maps[k].w, maps[k].addr);
+		stuck_unm += stuck_class_unmergeable(i, j);
 	}
-	printf("hunt: result seed=%s walk=reclaim ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d errors=%d reclaims=%d\n",
+	printf("hunt: result seed=%s walk=reclaim ops=%d ksm_pages=%d mappings=%d migrated=%d stuck=%d stuck_mappings=%d stuck_new=%d stuck_unmergeable=%d errors=%d reclaims=%d\n",
 	       seed_name, nops, pages, nmaps, gone_pages, stuck, stuck_maps,
-	       errors, r);
+	       stuck - stuck_unm, stuck_unm, errors, r);
 	return 0;
 }
 
@@ -1054,9 +1423,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: ksm_rmap_hunt [--seed N | --fixed hugh|hugh-pre] [--list] [--reclaim DIR]\n"
-"Run one seeded KSM scenario (fork trees, mremap, mprotect, munmap,\n"
-"file-private CoW, DONTFORK/WIPEONFORK, mlock, unmerge), then migrate every\n"
-"KSM page to the other NUMA node and report the pages that stayed.\n"
+"Run one seeded KSM scenario (fork trees, mremap, UFFDIO_MOVE, mprotect,\n"
+"munmap, file-private CoW, DONTFORK/WIPEONFORK, mlock, unmerge, ksm run=2),\n"
+"then migrate every KSM page to the other NUMA node and report the pages\n"
+"that stayed, each classed new or unmergeable.\n"
 "  --seed N     scenario seed (default 1)\n"
 "  --fixed F    hugh: merge, mremap-move one of two identical pages, merge;\n"
 "               hugh-pre: the move before the first merge\n"
@@ -1174,6 +1544,10 @@ int main(int argc, char **argv)
 
 		if (o->type == OP_MERGE) {
 			merge();
+			continue;
+		}
+		if (o->type == OP_KSM_RUN2) {
+			unmerge_all();
 			continue;
 		}
 		if (!live[o->w]) {

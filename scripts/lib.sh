@@ -395,16 +395,28 @@ krp_unreach_boot() {
 
 # krp_hunt_summary RESULTS: the totals of a hunt.results file (one line
 # per scenario, scripts/guest/plan-hunt.sh): "SCENARIOS KSM_PAGES
-# INCOMPLETE MISSES FALSE_POSITIVES ERRORS FLAGGED" (INCOMPLETE: scenarios
-# with an incomplete walk; FLAGGED: misses the module called incomplete).
+# INCOMPLETE MISSES FALSE_POSITIVES ERRORS FLAGGED NEW UNMERG UNMERG_FLAGGED
+# UNMERG_ANY INC_NO_UNMERG" (INCOMPLETE: scenarios with an incomplete walk; FLAGGED:
+# misses the module called incomplete; NEW: misses with a stuck page of
+# class new; UNMERG: misses whose stuck pages are all of class
+# unmergeable, MISSES = NEW + UNMERG; UNMERG_FLAGGED: scenarios with a
+# stuck page of class unmergeable that the module called incomplete, of
+# UNMERG_ANY such scenarios; INC_NO_UNMERG: incomplete scenarios without
+# one).  The class fields (ksm_rmap_hunt's stuck_new, stuck_unmergeable)
+# missing from an old file count a miss as new.
 krp_hunt_summary() {
 	awk '
 		{ delete v; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-		{ n++; p += v["ksm_pages"]; if (v["incomplete_walks"] + 0 > 0) inc++ }
-		v["verdict"] == "miss" { m++; if (v["incomplete_walks"] + 0 > 0) fl++ }
+		{ n++; p += v["ksm_pages"]; inc1 = v["incomplete_walks"] + 0 > 0; inc += inc1
+		  unm = v["stuck_unmergeable"] + 0 > 0
+		  sn = ("stuck_new" in v) ? v["stuck_new"] + 0 : v["stuck"] + 0 }
+		v["verdict"] == "miss" { m++; fl += inc1; if (sn > 0) nw++; else un++ }
+		unm { ua++; uf += inc1 }
+		inc1 && !unm { inu++ }
 		v["verdict"] == "false_positive" { fp++ }
 		v["verdict"] == "error" { e++ }
-		END { print n + 0, p + 0, inc + 0, m + 0, fp + 0, e + 0, fl + 0 }' "$1"
+		END { print n + 0, p + 0, inc + 0, m + 0, fp + 0, e + 0, fl + 0,
+			nw + 0, un + 0, uf + 0, ua + 0, inu + 0 }' "$1"
 }
 
 # krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
