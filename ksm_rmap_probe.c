@@ -776,7 +776,14 @@ static void krp_loop_end(struct krp_walk *w, u64 now, bool locked)
 	s->hist_iter[krp_bucket(l->iterations)]++;
 	if (!l->classify) {
 		s->unclassified_loops++;
+		w->items_unknown = true;
 		goto out;
+	}
+	if (!(w->wraps & 1)) {		/* a traversal of the items' own mms */
+		if (!w->wraps)
+			w->listed++;
+		if (l->hits || l->skip_invalid)
+			w->own_found[w->wraps >> 1]++;
 	}
 	s->skip_addr += l->skip_addr;
 	s->skip_mm += l->skip_mm;
@@ -956,6 +963,8 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->uncounted_loops += from->uncounted_loops;
 	to->incomplete_walks += from->incomplete_walks;
 	to->missed_mappings += from->missed_mappings;
+	to->unlisted_walks += from->unlisted_walks;
+	to->unlisted_missed += from->unlisted_missed;
 	to->victim_waits += from->victim_waits;
 	to->victim_total_wait_ns += from->victim_total_wait_ns;
 	to->victim_max_wait_ns = max(to->victim_max_wait_ns, from->victim_max_wait_ns);
@@ -1113,6 +1122,22 @@ static void krp_pending_store(struct krp_walk *w, u64 now)
 NOKPROBE_SYMBOL(krp_pending_store);
 
 /*
+ * Did every rmap_item of the stable node lead the walk to its own mapping?
+ * Then what it missed is a mapping no rmap_item names (ksmd dropped the
+ * item, or a fork's mapping that the second traversal cannot reach): no
+ * range walked from these items would find it.  A kernel that traverses
+ * twice more (a narrow walk that fell short) counts if either own-mm
+ * traversal found them all; the later one is the wider.
+ */
+static bool krp_all_items_found(struct krp_walk *w)
+{
+	return !w->items_unknown &&
+	       max(w->own_found[0], w->own_found[1]) == w->listed;
+}
+
+NOKPROBE_SYMBOL(krp_all_items_found);
+
+/*
  * The verdicts of a walk, at its return (the folio is still locked).
  *
  * incomplete: the walk ended complete, yet fewer of the folio's mappings
@@ -1178,6 +1203,10 @@ static void krp_judge(struct krp_walk *w, enum krp_end end, u64 now)
 	if (lb > 0) {
 		s->incomplete_walks = 1;
 		s->missed_mappings = lb;
+		if (krp_all_items_found(w)) {
+			s->unlisted_walks = 1;
+			s->unlisted_missed = lb;
+		}
 	}
 }
 
@@ -1502,6 +1531,8 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "max_tree_vmas", t->max_tree_vmas, !!t->max_tree_vmas);
 	krp_show_u64(out, "incomplete_walks", t->incomplete_walks, c);
 	krp_show_u64(out, "missed_mappings", t->missed_mappings, c);
+	krp_show_u64(out, "unlisted_walks", t->unlisted_walks, c);
+	krp_show_u64(out, "unlisted_missed", t->unlisted_missed, c);
 	krp_show_u64(out, "found_mappings", t->found_mappings, c);
 	krp_show_u64(out, "unknown_overflow_walks", t->unknown_overflow_walks, c);
 	krp_show_u64(out, "unknown_waiter_walks", t->unknown_waiter_walks, c);

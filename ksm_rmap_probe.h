@@ -399,6 +399,7 @@ struct krp_totals {
 	u64 unclassified_loops;
 	u64 uncounted_loops;	/* loops timed with iter_next() unprobed */
 	u64 incomplete_walks, missed_mappings;
+	u64 unlisted_walks, unlisted_missed;	/* no rmap_item names them */
 	u64 found_mappings;		/* distinct (VMA, address) found */
 	u64 unknown_overflow_walks;	/* too many mappings to judge */
 	u64 unknown_waiter_walks;	/* folio lock wanted: a merge pending */
@@ -449,6 +450,11 @@ struct krp_totals {
  * @classify: every rmap_item of this walk so far passed validation
  * @all_counted: every loop so far was counted (count mode throughout)
  * @whatif_miss: a narrowed range would have missed a hit in some loop
+ * @listed: rmap_items on the stable node (loops of the first traversal)
+ * @own_found: per own-mm traversal (@wraps 0 and 2), the loops that found
+ *	their item's own mapping (handed or refused: the only VMA of that mm
+ *	covering the item's address)
+ * @items_unknown: some loop was not classified: @listed, @own_found unknown
  * @loop: the loop in progress
  * @sum: this walk's totals
  */
@@ -470,8 +476,9 @@ struct krp_walk {
 	struct rw_semaphore *wait_sem;
 	struct rw_semaphore *held;
 	int mapcount;
+	unsigned int listed, own_found[2];
 	u8 pass, wraps;
-	bool in_loop, waiting, early, classify, all_counted;
+	bool in_loop, waiting, early, classify, all_counted, items_unknown;
 	bool whatif_miss[KRP_WHATIF_NR];
 	enum krp_kind kind;
 	struct krp_pending *pending;

@@ -365,9 +365,18 @@ check_race() {
 # check_rmapst KERNEL: upstream's rmap selftest ran with the module loaded;
 # its verdicts must be what the kernel's walk implies (v3 misses the
 # mremap-moved mapping: ksm_and_mremap fails, every other kernel passes),
-# and the module's incomplete walks must say the same.
+# and the module's incomplete walks must say the same: on v3 some miss a
+# mapping an rmap_item names (the range skipped it); elsewhere none does.
+# A walk elsewhere may still be incomplete, and truly so: when ksmd scans
+# while a migration has the ptes as migration entries, it drops the
+# rmap_items of those addresses (no page there) and the failed migration
+# puts the ptes back: the KSM page is mapped, listed by no rmap_item, and
+# every walk misses it until ksmd's next scan lists it again (seen once
+# in ksm_and_mremap on debug-7.2: 228 walks with no rmap_item, migrations
+# retried until the next scan; the selftest retries, so it passes).  Those
+# are counted as unlisted_walks, and only they may be incomplete.
 check_rmapst() {
-	local want=ok v miss ksm note
+	local want=ok v miss unl listed ksm note
 	if [ -z "$rmapst" ]; then
 		skip "upstream rmap selftest" "not built (see $KRP_CACHE/rmap-selftest.log)"
 		return
@@ -383,12 +392,19 @@ check_rmapst() {
 	eq "rmap selftest (linux-source-7.3, migrate fixture, module loaded): verdicts$note" \
 		"migrate.anon=ok migrate.shm=ok migrate.file=ok migrate.ksm=$ksm migrate.ksm_and_mremap=$want" "$v"
 	miss=$(s rmapst.stats incomplete_walks)
+	unl=$(s rmapst.stats unlisted_walks)
+	# the incomplete walks that missed a mapping some rmap_item names
+	listed="?($miss - $unl)"
+	[[ "$miss $unl" =~ ^[0-9]+\ [0-9]+$ ]] && listed=$((miss - unl))
 	if [ "$want" = ok ]; then
-		eq "rmap selftest: the module saw walks, none incomplete (agrees with the selftest)" \
-			"yes 0" "$(gt0 "$(s rmapst.stats walks)" && echo yes || echo no) $miss"
+		eq "rmap selftest: the module saw walks, none missed a mapping an rmap_item names (agrees with the selftest; $unl of $miss incomplete walks unlisted)" \
+			"yes 0" "$(gt0 "$(s rmapst.stats walks)" && echo yes || echo no) $listed"
+		if gt0 "$unl"; then
+			echo "# ${tag}rmap selftest: $unl walks missed mappings no rmap_item names ($(s rmapst.stats unlisted_missed) mappings); vmstat $(f rmapst.vmstat | tr '\n' ' ')"
+		fi
 	else
-		check "rmap selftest: the module reports incomplete walks ($miss) where ksm_and_mremap fails" \
-			gt0 "$miss"
+		check "rmap selftest: the module reports incomplete walks where ksm_and_mremap fails, missing mappings an rmap_item names ($miss incomplete, $unl of them unlisted)" \
+			gt0 "$listed"
 	fi
 	eq "rmap selftest: KSM tunables restored afterwards" "ksm state: as before" \
 		"$(grep '^ksm state' "$out/rmapst.ksm" 2>/dev/null)"
@@ -831,6 +847,16 @@ unreach_suite() {
 					print (v["incomplete_walks"] + 0 > 0 && v["missed_mappings"] + 0 > 0) ? "yes" : "no",
 						v["probe_misses"] }' "$res" 2>/dev/null
 			done | awk '{ printf "%s%s", s, $1 ($2 == "0" ? "" : "-lost" $2); s = " " }')"
+		# the mapping missed is one no rmap_item names (the ksm trace
+		# events below say whose mappings got one): every rmap_item led
+		# the walk to its own mapping, so every incomplete walk is unlisted
+		eq "$w: every incomplete walk is unlisted: each rmap_item led to its own mapping, the missed one has none (unlisted_walks = incomplete_walks)" \
+			"yes yes yes yes yes" "$(for c in $cases; do
+				awk -v c="case=$c" -v w="walk=$w" '$1 == c && $2 == w {
+					for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+					u = v["unlisted_walks"]; n = v["incomplete_walks"]
+					print (u ~ /^[0-9]+$/ && u == n) ? "yes" : "no(" u "/" n ")" }' "$res" 2>/dev/null
+			done | tr '\n' ' ' | sed 's/ $//')"
 	done
 	if grep -q 'ksm_merge_with_ksm_page' "$out/unreach.logs" 2>/dev/null; then
 		mms=$(for c in $cases; do

@@ -252,10 +252,14 @@ fi
 
 if want rmapst && [ -x /krp/rmap ]; then
 	# upstream's rmap selftest (migrate fixture) with the module loaded:
-	# its verdicts and the module's incomplete walks must agree
+	# its verdicts and the module's incomplete walks must agree; the
+	# kernel's migration counters around it (section rmapst.vmstat)
+	grep -E '^pgmigrate_(success|fail) ' /proc/vmstat | sed 's/^/before_/' >/tmp/rmapst.vm
 	stats_reset
 	rmap_selftest rmapst
 	section rmapst.stats cat "$D/stats"
+	grep -E '^pgmigrate_(success|fail) ' /proc/vmstat | sed 's/^/after_/' >>/tmp/rmapst.vm
+	section rmapst.vmstat cat /tmp/rmapst.vm
 	section rmapst.walks cat "$D/walks"
 fi
 

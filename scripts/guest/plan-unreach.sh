@@ -9,7 +9,8 @@
 # (6.7+) recording which processes' mappings got rmap_items.
 # Sections unreach.bare: the program's output without the module;
 # unreach.results: one line per case and walk (the program's line + the
-# module's walks, incomplete_walks, missed_mappings, probe_misses);
+# module's walks, incomplete_walks, missed_mappings, unlisted_walks,
+# probe_misses);
 # unreach.logs: per run the output, the module's walks, the ksm events.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
@@ -47,7 +48,7 @@ for c in parent both-moved parent-moved child-unmerged child; do
 		cat "$D/stats" >/tmp/u.stats
 		line=$(grep '^case=' /tmp/u.out)
 		st() { sed -n "s/^$1: //p" /tmp/u.stats; }
-		echo "${line:-case=$c walk=$w verdict=error} rc=$rc walks=$(st walks) incomplete_walks=$(st incomplete_walks) missed_mappings=$(st missed_mappings) probe_misses=$(st probe_misses)" >>/tmp/results
+		echo "${line:-case=$c walk=$w verdict=error} rc=$rc walks=$(st walks) incomplete_walks=$(st incomplete_walks) missed_mappings=$(st missed_mappings) unlisted_walks=$(st unlisted_walks) probe_misses=$(st probe_misses)" >>/tmp/results
 		{
 			echo "--- case $c walk $w"
 			cat /tmp/u.out
