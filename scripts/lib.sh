@@ -375,21 +375,23 @@ krp_hunt_boot() {
 }
 
 # krp_unreach_boot NAME OUTDIR TIMEOUT: boot kernel NAME of
-# scripts/kernels.tsv with the module and tests/ksm_fork_unreachable.c in
+# scripts/kernels.tsv with the module, tests/ksm_fork_unreachable.c and
+# tests/ksm_migrate_unlisted.c in
 # the initramfs and the guest plan unreach (scripts/guest/plan-unreach.sh).
 # Returns krp_boot's status.
 krp_unreach_boot() {
-	local name=$1 out=$2 tmo=$3 vmlinuz kdir root ko repro prog brd
+	local name=$1 out=$2 tmo=$3 vmlinuz kdir root ko repro prog prog2 brd
 	local initrd=$KRP_CACHE/unreach-$1.cpio.gz
 	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
 	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/unreach-$name" "$root")
 	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	prog=$(krp_build_static tests/ksm_fork_unreachable.c "$KRP_CACHE/bin")
+	prog2=$(krp_build_static tests/ksm_migrate_unlisted.c "$KRP_CACHE/bin")
 	# a stock kernel's brd.ko, for the reclaim walk (swap on a RAM disk)
 	brd=$(dirname "$vmlinuz")/brd.ko
 	[ -s "$brd" ] || brd=
-	krp_initramfs_extra "$initrd" "$ko" "$repro" "$prog" ${brd:+"$brd"}
+	krp_initramfs_extra "$initrd" "$ko" "$repro" "$prog" "$prog2" ${brd:+"$brd"}
 	krp_boot "$vmlinuz" "$initrd" "$out" "$tmo" "krp.plan=unreach"
 }
 

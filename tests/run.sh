@@ -829,7 +829,7 @@ unreach_suite() {
 	tag="[unreach $name] "
 	out=$KRP_CACHE/test-out-unreach-$name
 	krp_log "$name: tests/ksm_fork_unreachable.c"
-	krp_unreach_boot "$name" "$out" 600 || boot_rc=$?
+	krp_unreach_boot "$name" "$out" 900 || boot_rc=$?
 	res=$out/unreach.results
 	eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
 		"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
@@ -871,9 +871,44 @@ unreach_suite() {
 		skip "ksm trace events: processes whose mappings got rmap_items" \
 			"this kernel has no ksm trace events (added in 6.7)"
 	fi
+	unlisted_checks
 	echo "# ${tag}/proc/kpageflags: KPF_KSM on a plain anonymous page: $(sed -n 's/.*kpf_ksm_on_plain_anon_page=\([0-9]*\).*/\1/p' "$out/unreach.bare" | head -n 1)"
 	eq "rmmod at the end succeeds" "" "$(f rmmod_final)"
 	eq "no oops, BUG, WARN or lockdep report" "" "$(krp_splats "$out/console.log" "$out/dmesg")"
+}
+
+# unlisted_checks: tests/ksm_migrate_unlisted.c in the unreach boot, with
+# the module (section unlisted, its stats unlisted.stats) and without
+# (unlisted.bare).  Whether ksmd's scan meets a migration's window within
+# the budget is chance: a run that did not catch it is a skip, saying so;
+# one that did must show the page stuck while unlisted, leaving once
+# listed again, and the module must call every walk it judged incomplete
+# unlisted (no rmap_item names the missed ptes).
+unlisted_checks() {
+	local sec line inc unl
+	for sec in unlisted unlisted.bare; do
+		line=$(grep -m1 '^unlisted=' "$out/$sec" 2>/dev/null || true)
+		case $line in
+		unlisted=reproduced*)
+			eq "ksmd dropped the rmap_items of a mapped KSM page in a migration's window ($sec): stuck while unlisted, moved once listed again (${line%% verdict=*})" \
+				"stuck-then-moved" "$(sed -n 's/.* verdict=\([a-z-]*\).*/\1/p' <<<"$line")"
+			;;
+		unlisted=not-reproduced*)
+			skip "ksmd dropped the rmap_items of a mapped KSM page in a migration's window ($sec)" \
+				"not caught within the budget: ${line#unlisted=not-reproduced }"
+			continue
+			;;
+		*)
+			ok 1 "tests/ksm_migrate_unlisted.c ran ($sec)" "$(tail -n 3 "$out/$sec" 2>/dev/null)"
+			continue
+			;;
+		esac
+		[ "$sec" = unlisted ] || continue
+		inc=$(s unlisted.stats incomplete_walks)
+		unl=$(s unlisted.stats unlisted_walks)
+		eq "the module: incomplete walks while the page was unlisted, every one unlisted, nothing lost (incomplete_walks > 0, = unlisted_walks; probe_misses 0)" \
+			"yes yes 0" "$(gt0 "$inc" && echo yes || echo no) $([ "$inc" = "$unl" ] && echo yes || echo "no($unl)") $(s unlisted.stats probe_misses)"
+	done
 }
 
 # unreach_expect WALK: the outcomes ksm_fork_unreachable's five cases have

@@ -63,5 +63,17 @@ for c in parent both-moved parent-moved child-unmerged child; do
 done
 section unreach.results cat /tmp/results
 section unreach.logs cat /tmp/logs
+# tests/ksm_migrate_unlisted.c: ksmd drops the rmap_items of a KSM page a
+# migration has as migration entries; with the module loaded (its stats
+# from a reset before to the end: unlisted.stats), then without (bare)
+if [ -x /krp/ksm_migrate_unlisted ]; then
+	stats_reset
+	section unlisted /krp/ksm_migrate_unlisted --budget "$(param unlisted_budget 120)"
+	section unlisted.stats cat "$D/stats"
+	section unlisted.walks sh -c "head -n 9 $D/walks"
+fi
 section rmmod_final module_unload
+if [ -x /krp/ksm_migrate_unlisted ]; then
+	section unlisted.bare /krp/ksm_migrate_unlisted --budget "$(param unlisted_budget 120)"
+fi
 section dmesg dmesg
