@@ -335,7 +335,7 @@ check_refused() {
 # return is not what the walk itself explains) and fail only on a false
 # verdict: nothing in these workloads can be missed for real.
 check_race() {
-	local r st err
+	local r st err inc full low
 	for r in exit munmap cow merge stranger; do
 		st=race-$r.stats
 		if [ ! -f "$out/$st" ]; then
@@ -350,9 +350,19 @@ check_race() {
 		ok "$([ -z "$err" ]; echo $?)" "race-$r: the reproducer ran" "$err"
 		eq "race-$r: nothing lost (probe_misses, anomalies, layout)" "0 0 ok" \
 			"$(s "$st" probe_misses) $(s "$st" anomalies) $(s "$st" layout)"
-		if [ "$(s "$st" incomplete_walks)" != 0 ]; then
+		inc=$(s "$st" incomplete_walks)
+		# race merge keeps ksmd running while the parent migrates: ksmd
+		# may drop the parent's rmap_items (tests/ksm_migrate_unlisted.c),
+		# and walks then truly miss them.  True only if every incomplete
+		# walk is unlisted and the kernel's count of the parent's listed
+		# pages fell meanwhile (the reproducer watches it every ms).
+		read -r full low <<<"$(sed -n 's/^repro: race=merge parent_listed=\([0-9-]*\) parent_listed_min=\([0-9-]*\).*/\1 \2/p' "$out/race-$r.repro")"
+		if [ "$r" = merge ] && [ "$inc" != 0 ] && [ "$inc" = "$(s "$st" unlisted_walks)" ] &&
+			gt0 "${full:-}" && [[ ${low:-} =~ ^[0-9]+$ ]] && [ "$low" -lt "$full" ]; then
+			ok 0 "race-$r: no false incomplete verdict ($inc incomplete walks, all unlisted and true: ksmd dropped the parent's rmap_items, ksm_merging_pages fell to $low of $full)"
+		elif [ "$inc" != 0 ]; then
 			ok 1 "race-$r: no false incomplete verdict" \
-				"$(s "$st" incomplete_walks) incomplete walks, $(s "$st" missed_mappings) missed, $(s "$st" raced_walks) raced of $(s "$st" walks) walks"
+				"$inc incomplete walks ($(s "$st" unlisted_walks) unlisted), $(s "$st" missed_mappings) missed, $(s "$st" raced_walks) raced of $(s "$st" walks) walks${full:+; parent listed $full, lowest $low}"
 		elif gt0 "$(s "$st" raced_walks)"; then
 			ok 0 "race-$r: no false incomplete verdict ($(s "$st" raced_walks) of $(s "$st" walks) walks raced, $(s "$st" unknown_waiter_walks) unjudged: lock waiters)"
 		else
