@@ -272,8 +272,11 @@ static atomic_t krp_waiting;
 static unsigned long krp_gen;
 static struct krp_totals __percpu *krp_stats;
 
-/* The walk holding @lock right now, or NULL. */
-static struct krp_walk *krp_holder(void *lock)
+/*
+ * The walk holding @lock right now, or NULL; *@hseq: that walk's hold
+ * count read before ->held, so at most the hold found.
+ */
+static struct krp_walk *krp_holder(void *lock, unsigned int *hseq)
 {
 	unsigned int i, nr = 1U << krp_slot_bits;
 
@@ -283,8 +286,12 @@ static struct krp_walk *krp_holder(void *lock)
 		if (!READ_ONCE(krp_slots[i].task))
 			continue;
 		w = READ_ONCE(krp_slots[i].walk);
+		if (!w)
+			continue;
+		*hseq = READ_ONCE(w->hseq);
+		smp_rmb();	/* ->hseq before ->held, as published */
 		/* pairs with krp_first_pre(): ->held is published last */
-		if (w && smp_load_acquire(&w->held) == lock)
+		if (smp_load_acquire(&w->held) == lock)
 			return w;
 	}
 	return NULL;
@@ -296,10 +303,11 @@ static void krp_contention_begin(void *data, void *lock, unsigned int flags)
 {
 	unsigned int i, h, mask = (1U << krp_victim_bits) - 1;
 	struct krp_walk *w;
+	unsigned int hseq;
 
 	if (!atomic_read(&krp_active) || krp_my_slot())
 		return;		/* no walk; or a walker waits (trylock_contended) */
-	w = krp_holder(lock);
+	w = krp_holder(lock, &hseq);
 	if (!w)
 		return;
 	h = hash_ptr(current, krp_victim_bits);
@@ -316,6 +324,13 @@ static void krp_contention_begin(void *data, void *lock, unsigned int flags)
 		strscpy(v->comm, current->comm, sizeof(v->comm));
 		/* the entry is complete once ->lock is: krp_tally_victims() */
 		smp_store_release(&v->lock, lock);
+		/*
+		 * Pairs with the smp_mb() in krp_unlock_pre(): either the tally
+		 * of the hold found sees this entry, or this sees that tally
+		 * done and counts the wait late (a walk counts it in no hold).
+		 */
+		smp_mb();
+		v->late = (int)(READ_ONCE(w->tallied) - hseq) >= 0;
 		atomic_inc(&krp_waiting);
 		return;
 	}
@@ -345,6 +360,7 @@ static void krp_contention_end(void *data, void *lock, int ret)
 	if (v->gen == READ_ONCE(krp_gen)) {
 		t = this_cpu_ptr(krp_stats);
 		t->victim_waits++;
+		t->victim_late_waits += v->late;
 		t->victim_total_wait_ns += wait;
 		t->victim_max_wait_ns = max(t->victim_max_wait_ns, wait);
 		this_cpu_inc(krp_victim_hist->b[krp_bucket(wait)]);
@@ -846,6 +862,7 @@ static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
 	l->counted = READ_ONCE(count);
 	krp_item_next(w, l);
 	w->in_loop = true;
+	WRITE_ONCE(w->hseq, w->hseq + 1);
 	/* the loop is set up before krp_holder() can find it */
 	smp_store_release(&w->held, l->sem);
 	l->t_hold = krp_now();
@@ -900,6 +917,8 @@ static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
 	    (struct rw_semaphore *)regs_get_kernel_argument(regs, 0) != w->loop.sem)
 		return 0;
 	now = krp_now();
+	WRITE_ONCE(w->tallied, w->hseq);
+	smp_mb();	/* pairs with krp_contention_begin() */
 	if (atomic_read(&krp_waiting))
 		krp_tally_victims(w, w->loop.sem, now);
 	krp_loop_end(w, now, true);
@@ -966,6 +985,7 @@ static void krp_add(struct krp_totals *to, const struct krp_totals *from)
 	to->unlisted_walks += from->unlisted_walks;
 	to->unlisted_missed += from->unlisted_missed;
 	to->victim_waits += from->victim_waits;
+	to->victim_late_waits += from->victim_late_waits;
 	to->victim_total_wait_ns += from->victim_total_wait_ns;
 	to->victim_max_wait_ns = max(to->victim_max_wait_ns, from->victim_max_wait_ns);
 	to->max_tree_vmas = max(to->max_tree_vmas, from->max_tree_vmas);
@@ -1526,6 +1546,7 @@ static int krp_stats_show(struct seq_file *m, void *v)
 	krp_show_u64(out, "max_wait_ns", t->max_wait_ns, true);
 	krp_show_u64(out, "total_wait_ns", t->total_wait_ns, true);
 	krp_show_u64(out, "victim_waits", t->victim_waits, !!krp_lock_tp[1]);
+	krp_show_u64(out, "victim_late_waits", t->victim_late_waits, !!krp_lock_tp[1]);
 	krp_show_u64(out, "victim_max_wait_ns", t->victim_max_wait_ns, !!krp_lock_tp[1]);
 	krp_show_u64(out, "victim_total_wait_ns", t->victim_total_wait_ns, !!krp_lock_tp[1]);
 	krp_show_u64(out, "max_tree_vmas", t->max_tree_vmas, !!t->max_tree_vmas);

@@ -410,6 +410,7 @@ struct krp_totals {
 	u64 anomalies;		/* internal cross-checks that failed */
 	u64 probe_misses;	/* events lost by this module's own design */
 	u64 victim_waits, victim_max_wait_ns, victim_total_wait_ns;
+	u64 victim_late_waits;	/* began after the hold's up_read() call */
 	u64 max_tree_vmas;	/* most VMAs in one tree a full-range loop walked */
 	u64 hist_hold[KRP_HIST_BUCKETS];
 	u64 hist_iter[KRP_HIST_BUCKETS];
@@ -455,6 +456,8 @@ struct krp_totals {
  *	their item's own mapping (handed or refused: the only VMA of that mm
  *	covering the item's address)
  * @items_unknown: some loop was not classified: @listed, @own_found unknown
+ * @hseq: holds begun (iter_first), published before @held
+ * @tallied: the hold whose victims were tallied last (at its up_read() call)
  * @loop: the loop in progress
  * @sum: this walk's totals
  */
@@ -479,6 +482,7 @@ struct krp_walk {
 	unsigned int listed, own_found[2];
 	u8 pass, wraps;
 	bool in_loop, waiting, early, classify, all_counted, items_unknown;
+	unsigned int hseq, tallied;
 	bool whatif_miss[KRP_WHATIF_NR];
 	enum krp_kind kind;
 	struct krp_pending *pending;
@@ -498,6 +502,8 @@ struct krp_walk {
  * @walker_pid: the walker holding @lock then
  * @walker_rmap_one: that walk's rmap_one (its caller)
  * @comm: its comm
+ * @late: the wait began after the walker's up_read() call (the hold's
+ *	per-walk tally may not see it)
  */
 struct krp_victim {
 	struct task_struct *task;
@@ -507,6 +513,7 @@ struct krp_victim {
 	pid_t pid, walker_pid;
 	void *walker_rmap_one;
 	char comm[TASK_COMM_LEN];
+	bool late;
 };
 
 struct krp_record {
