@@ -22,8 +22,24 @@ krp_sudo() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# krp_locked NAME CMD...: CMD under the exclusive lock NAME
+# ($KRP_CACHE/locks/NAME), so that the test suite's parallel jobs and a
+# background kernel build never run apt, debootstrap or dkms in the same
+# place at once.  CMD runs in a subshell: its output and status pass
+# through, its variables do not.  Never take a lock twice in one chain.
+krp_locked() {
+	local name=$1
+	shift
+	mkdir -p "$KRP_CACHE/locks"
+	(
+		flock 9 || krp_die "cannot lock $KRP_CACHE/locks/$name"
+		"$@"
+	) 9>"$KRP_CACHE/locks/$name"
+}
+
 # krp_need_pkgs PKG...: apt-get install the packages not yet installed.
-krp_need_pkgs() {
+krp_need_pkgs() { krp_locked host-apt krp_need_pkgs_locked "$@"; }
+krp_need_pkgs_locked() {
 	local missing=() p
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -111,7 +127,15 @@ krp_in_chroot() {
 # sources are its own: the host's are never changed.  On a host of the same
 # release it copies the host's sources (security updates included).
 krp_chroot() {
-	local rel=${1%%-*} dir uri host
+	local rel=${1%%-*}
+	[ -e "$KRP_CACHE/chroot/$rel/.krp-ready" ] ||
+		krp_locked "chroot-$rel" krp_chroot_make "$rel" >/dev/null || exit 1
+	echo "$KRP_CACHE/chroot/$rel"
+}
+
+# krp_chroot_make REL: krp_chroot's work, under its lock.
+krp_chroot_make() {
+	local rel=$1 dir uri host
 	dir=$KRP_CACHE/chroot/$rel
 	if [ ! -e "$dir/.krp-ready" ]; then
 		krp_need_pkgs debootstrap
@@ -141,7 +165,8 @@ krp_chroot() {
 }
 
 # krp_chroot_pkgs ROOT PKG...: apt-get install PKG... inside ROOT.
-krp_chroot_pkgs() {
+krp_chroot_pkgs() { krp_locked "apt-$(basename "$1")" krp_chroot_pkgs_locked "$@"; }
+krp_chroot_pkgs_locked() {
 	local root=$1 log
 	shift
 	log=$KRP_CACHE/chroot/$(basename "$root").apt.log
@@ -158,7 +183,8 @@ krp_chroot_pkgs() {
 
 # krp_chroot_apt ROOT ARGS...: apt-cache ARGS... inside ROOT (its package
 # lists refreshed when older than six hours).
-krp_chroot_apt() {
+krp_chroot_apt() { krp_locked "apt-$(basename "$1")" krp_chroot_apt_locked "$@"; }
+krp_chroot_apt_locked() {
 	local root=$1 stamp
 	shift
 	stamp=$KRP_CACHE/chroot/$(basename "$root").updated
@@ -200,12 +226,24 @@ krp_stock_version() {
 # nothing is installed, no image on the host or in the chroot).  Prints
 # "VMLINUZ KDIR ROOT RELEASE": KDIR is the headers' path inside ROOT.
 krp_stock_kernel() {
-	local name=$1 ver=${2:-} from root dir debs d pkgs
+	local name=$1 ver=${2:-} from root dir
 	read -r _ _ from _ <<<"$(krp_kernel_row "$name")"
 	[ -n "$ver" ] || ver=$(krp_stock_version "$name") || exit 1
 	[ -n "$ver" ] || krp_die "no release found for $name"
 	root=$(krp_chroot "$from") || exit 1
 	dir=$KRP_CACHE/stock/$ver
+	# the fetch uses the chroot's /tmp: one at a time per chroot
+	if [ ! -e "$dir/.krp-ready" ] || [ ! -s "$dir/brd.ko" ]; then
+		krp_locked "stock-$(basename "$root")" krp_stock_fetch "$name" "$ver" "$root" ||
+			exit 1
+	fi
+	echo "$dir/vmlinuz /usr/src/linux-headers-$ver $root $ver"
+}
+
+# krp_stock_fetch NAME RELEASE ROOT: krp_stock_kernel's download and
+# unpacking, under its lock.
+krp_stock_fetch() {
+	local name=$1 ver=$2 root=$3 dir=$KRP_CACHE/stock/$2 debs d pkgs
 	if [ ! -e "$dir/.krp-ready" ]; then
 		krp_log "$name: fetching Debian's $ver (image and headers, apt-get download)"
 		# the headers and what they need of their own (common, kbuild)
@@ -245,7 +283,6 @@ krp_stock_kernel() {
 		touch "$dir/.krp-ready"
 	fi
 	[ -s "$dir/brd.ko" ] || krp_stock_brd "$ver" "$root" "$dir"
-	echo "$dir/vmlinuz /usr/src/linux-headers-$ver $root $ver"
 }
 
 # krp_stock_brd RELEASE ROOT DIR: brd.ko of stock kernel RELEASE (a RAM
@@ -344,8 +381,11 @@ krp_build_static() {
 	local src=$KRP_TOP/$1 bin
 	bin=$2/$(basename "$1" .c)
 	mkdir -p "$2"
-	gcc -O2 -static -Wall -Wextra -Werror -o "$bin" "$src" ||
+	# built aside and renamed: parallel jobs may build it at the same time
+	# while another packs it
+	gcc -O2 -static -Wall -Wextra -Werror -o "$bin.$$" "$src" ||
 		krp_die "$1: build failed"
+	mv -f "$bin.$$" "$bin"
 	echo "$bin"
 }
 
@@ -472,7 +512,7 @@ krp_guest_initrd() {
 # lets other tasks preempt the walker inside the hold: max hold 0.80 ms
 # instead of 0.11 ms for 2,000 VMAs on 7.2.)
 krp_boot() {
-	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0
+	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0 t0=$SECONDS
 	local -a icount=()
 	mkdir -p "$out"
 	rm -f "$out"/*
@@ -496,6 +536,7 @@ krp_boot() {
 		/^=== BEGIN / { f = dir "/" $3; printf "" > f; next }
 		/^=== END /   { close(f); f = ""; next }
 		f != ""       { print > f }'
+	krp_log "guest $(basename "$out"): $((SECONDS - t0)) s"
 	[ "$rc" = 0 ] || krp_log "qemu exited with $rc (124 = timeout); see $out/console.log"
 	return "$rc"
 }

@@ -8,11 +8,13 @@
 # events; then the kernel's KSM selftests with and without the module.
 # Output is TAP; the last line is "N passed, N failed".
 #
-# usage: tests/run.sh [-h] [-k KERNELS] [-S] [-p PHASES]
+# usage: tests/run.sh [-h] [--full] [-k KERNELS] [-S] [-p PHASES]
+#   --full      every kernel of scripts/kernels.tsv (also the 6.12 own
+#               kernels and scanfix-7.2), the unreach boot on own kernels
+#               too, the hunt with 100 seeds (KRP_TEST_HUNT_N): for
+#               releases and before a big change; CI runs the default
 #   -k KERNELS  comma list of kernels of scripts/kernels.tsv (default: its
-#               "test" set: stock 7.2, 7.3, 6.12, 6.1 and our own 7.2
-#               kernels base-7.2, v3-7.2, v4-7.2, v3-fallback-7.2,
-#               layout-7.2, debug-7.2); '' for lint only
+#               "test" set); '' for lint only
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
 #               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
@@ -23,8 +25,11 @@
 #               on own kernels only when named); default all.  Our own
 #               kernels always run their whole plan, except with -p hunt
 #               and/or unreach alone: then only those boots
+# Each kernel is a job; KRP_TEST_JOBS jobs (default: one per core) run at
+# once, our own kernels build in the background meanwhile; each job's time
+# is printed after its results ("# time: NAME: N s").
 # examples:
-#   tests/run.sh                      # everything (cold: about 40 minutes)
+#   tests/run.sh                      # what CI runs (cold: about 35 minutes)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
 #   tests/run.sh -k v3-7.2 -S -p hunt # the hunt boot of an own kernel
 # env: KRP_STOCK_VERSION="RELEASE ..." pins stock kernels,
@@ -39,6 +44,12 @@ phases=all
 kernels=
 kset=0
 selftests=1
+full=0
+args=()
+for a in "$@"; do
+	if [ "$a" = --full ]; then full=1; else args+=("$a"); fi
+done
+set -- "${args[@]}"
 while getopts "hk:p:S" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
@@ -51,7 +62,14 @@ done
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/../scripts/lib.sh"
-[ "$kset" = 1 ] || kernels=$(krp_kernels_in test)
+if [ "$kset" = 1 ]; then
+	:
+elif [ "$full" = 1 ]; then
+	kernels=$(krp_table | awk '{printf "%s%s", c, $1; c=","}')
+	export KRP_TEST_HUNT_N=${KRP_TEST_HUNT_N:-100}
+else
+	kernels=$(krp_kernels_in test)
+fi
 
 passed=0
 failed=0
@@ -162,8 +180,8 @@ dkms_check() {
 		return 1
 	f=$(find "$root/lib/modules/$ver/updates/dkms" -name 'ksm_rmap_probe.ko*' 2>/dev/null | head -1)
 	[ -n "$f" ] || return 1
-	case $f in *.xz) v=$(xz -dc "$f" >"$KRP_CACHE/dkms.ko" && modinfo -F vermagic "$KRP_CACHE/dkms.ko") ;;
-	*.zst) v=$(krp_sudo chroot "$root" sh -c "zstd -dc ${f#"$root"}" >"$KRP_CACHE/dkms.ko" && modinfo -F vermagic "$KRP_CACHE/dkms.ko") ;;
+	case $f in *.xz) v=$(xz -dc "$f" >"$KRP_CACHE/dkms-$ver.ko" && modinfo -F vermagic "$KRP_CACHE/dkms-$ver.ko") ;;
+	*.zst) v=$(krp_sudo chroot "$root" sh -c "zstd -dc ${f#"$root"}" >"$KRP_CACHE/dkms-$ver.ko" && modinfo -F vermagic "$KRP_CACHE/dkms-$ver.ko") ;;
 	*) v=$(modinfo -F vermagic "$f") ;;
 	esac
 	krp_in_chroot "$root" dkms remove "$m" --all >>"$KRP_CACHE/dkms-$ver.log" 2>&1
@@ -447,7 +465,7 @@ suite() {
 	lint_kernel "$name"
 	dkms_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$KRP_TOP/dkms.conf")
 	check "dkms add/build/install/remove ksm_rmap_probe/$dkms_version for $ver in its chroot (vermagic matches)" \
-		dkms_check
+		krp_locked "dkms-$(basename "$root")" dkms_check
 	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	out=$KRP_CACHE/test-out-$name
 	initrd=$KRP_CACHE/test-initrd-$name.cpio.gz
@@ -669,12 +687,12 @@ own_suite() {
 	while read -r name bz kdir; do
 		kbz[$name]=$bz
 		kkdir[$name]=$kdir
-	done < <("$KRP_TOP/scripts/build-kernel.sh" "$@" 2>"$KRP_CACHE/build-kernel.log")
+	done < <("$KRP_TOP/scripts/build-kernel.sh" "$@" 2>"$KRP_CACHE/build-kernel-$1.log")
 	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	for name in "$@"; do
 		tag="[own $name] "
 		if [ -z "${kbz[$name]:-}" ]; then
-			ok 1 "patch applies, kernel builds" "see $KRP_CACHE/build-kernel.log"
+			ok 1 "patch applies, kernel builds" "see $KRP_CACHE/build-kernel-$1.log"
 			continue
 		fi
 		ok 0 "patch applies, kernel builds (${kbz[$name]})"
@@ -765,7 +783,7 @@ own_suite() {
 	# the unreach boot (tests/ksm_fork_unreachable.c and
 	# ksm_migrate_unlisted.c) on an own kernel only when -p names it: how
 	# scanfix-7.2, a candidate fix, is tried (not in the default set)
-	if [[ ",$phases," == *,unreach,* ]]; then
+	if [ "$full" = 1 ] || [[ ",$phases," == *,unreach,* ]]; then
 		for name in "$@"; do
 			[ -z "${kbz[$name]:-}" ] || unreach_suite "$name"
 		done
@@ -1046,15 +1064,111 @@ selftests_suite() {
 		"$(krp_splats "$st/console.log" "$st/dmesg")"
 }
 
+
+# ---- Jobs ----
+# Each kernel's checks run as a job: a TCG guest is one host thread, so
+# KRP_TEST_JOBS guests (default: one per core) boot at once.  Our own
+# kernels are built in the background from the start, at low priority,
+# while the stock kernels boot (build-kernel.sh's locks make a job that
+# needs a kernel wait for its build, then find it cached).  A job writes
+# its TAP lines to a file of its own; they are printed in job order,
+# renumbered, as soon as every earlier job has ended, each job followed by
+# its time.  A job that dies (exit status) is a failure of its own.
+jobs_max=${KRP_TEST_JOBS:-$(nproc)}
+[[ $jobs_max =~ ^[1-9][0-9]*$ ]] || krp_die "KRP_TEST_JOBS must be a positive number"
+jobdir=$(mktemp -d)
+trap 'rm -rf "$jobdir"' EXIT
+declare -a job_name=() job_t0=() job_rc=()
+declare -A job_of=()
+jobs_next=0	# the first job not yet printed
+jobs_all=0
+
+# flush_jobs: print the jobs that ended, in order, up to the first still running.
+flush_jobs() {
+	local i=$jobs_next line
+	while [ "$i" -lt "$jobs_all" ] && [ -n "${job_rc[i]:-}" ]; do
+		while IFS= read -r line; do
+			if [[ $line =~ ^(not\ )?ok\ [0-9]+\ (.*)$ ]]; then
+				n=$((n + 1))
+				if [ -n "${BASH_REMATCH[1]}" ]; then
+					failed=$((failed + 1))
+				elif [[ $line != *" # SKIP "* ]]; then
+					passed=$((passed + 1))
+				fi
+				echo "${BASH_REMATCH[1]}ok $n ${BASH_REMATCH[2]}"
+			else
+				echo "$line"
+			fi
+		done <"$jobdir/$i.tap"
+		tag="[${job_name[i]}] "
+		[ "${job_rc[i]}" = 0 ] ||
+			ok 1 "the job ran to its end" "exit status ${job_rc[i]}; see the messages above"
+		tag=
+		echo "# time: ${job_name[i]}: ${job_t1[i]} s"
+		i=$((i + 1))
+	done
+	jobs_next=$i
+}
+
+# wait_job: wait for one running job to end and record it.
+declare -a job_t1=()
+wait_job() {
+	local pid rc=0 i
+	wait -n -p pid "${!job_of[@]}" || rc=$?
+	i=${job_of[$pid]}
+	unset "job_of[$pid]"
+	job_rc[i]=$rc
+	job_t1[i]=$((SECONDS - job_t0[i]))
+	krp_log "job ${job_name[i]} ended (status $rc) after ${job_t1[i]} s"
+	flush_jobs
+}
+
+# job NAME CMD...: run CMD as a job once a slot is free.
+job() {
+	local i=$jobs_all
+	while [ ${#job_of[@]} -ge "$jobs_max" ]; do wait_job; done
+	job_name[i]=$1
+	job_t0[i]=$SECONDS
+	shift
+	(n=0 passed=0 failed=0; "$@") >"$jobdir/$i.tap" &
+	job_of[$!]=$i
+	jobs_all=$((i + 1))
+	krp_log "job ${job_name[i]} started"
+}
+
+# Our own kernels are built in the background from the start, one make
+# job for the debug kernel (a config of its own) and one for the rest, so
+# that the builds and the stock kernels' guests share the cores.  The
+# debug kernel's job comes first: its build and its long boot are the
+# longest chain.
+own_plain=()
+own_debug=()
+for k in "${own[@]}"; do
+	read -r _ _ _ what _ <<<"$(krp_kernel_row "$k")"
+	if [ "$what" = debug ]; then own_debug+=("$k"); else own_plain+=("$k"); fi
+done
+for k in own_debug own_plain; do
+	declare -n list=$k
+	[ ${#list[@]} = 0 ] ||
+		KRP_JOBS=1 "$KRP_TOP/scripts/build-kernel.sh" "${list[@]}" \
+			>/dev/null 2>"$KRP_CACHE/build-kernel-bg-$k.log" &
+	unset -n list
+done
 # upstream's rmap selftest, built once (static, in the trixie chroot)
 rmapst=
 if [ ${#klist[@]} -gt 0 ]; then
 	rmapst=$("$KRP_TOP/scripts/rmap-selftest.sh" 2>"$KRP_CACHE/rmap-selftest.log") || rmapst=
 fi
-for k in "${stock[@]}"; do
-	suite "$k"
+for k in "${own_debug[@]}"; do
+	job "$k" own_suite "$k"
 done
-[ ${#own[@]} = 0 ] || own_suite "${own[@]}"
-[ "$selftests" = 0 ] || selftests_suite
+for k in "${stock[@]}"; do
+	job "$k" suite "$k"
+done
+[ "$selftests" = 0 ] || job kselftest selftests_suite
+[ ${#own_plain[@]} = 0 ] || job own own_suite "${own_plain[@]}"
+while [ ${#job_of[@]} -gt 0 ]; do wait_job; done
+wait	# the background builds
+echo "# time: whole run: $SECONDS s"
 tag=
 finish
