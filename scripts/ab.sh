@@ -11,7 +11,8 @@
 # usage: scripts/ab.sh [-h] [-k KERNELS] [-n SWEEP] [-w WORKLOADS] [-s] [-o DIR]
 #   -k KERNELS    comma list of scripts/kernels.tsv names (default: its "ab"
 #                 set: stock-7.2,stock-7.3,base-7.2,v3-7.2,v4-7.2,
-#                 v3-fallback-7.2)
+#                 v3-fallback-7.2), or paths of built kernel trees (with a
+#                 /; scripts/build-kernel.sh --tree makes one)
 #   -n SWEEP      split-mode VMA counts (default 1000,5000,20000,50000)
 #   -w WORKLOADS  comma list of split,fork,mremap,victim (default all four;
 #                 victim: split with 20,000 VMAs and a thread that keeps
@@ -24,6 +25,7 @@
 # examples:
 #   scripts/ab.sh                          # everything (cold: ~20 min)
 #   scripts/ab.sh -k base-7.2,v3-7.2 -w mremap   # just Hugh Dickins's case
+#   scripts/ab.sh -k stock-7.3,/src/linux/build -w split -n 20000
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -55,6 +57,7 @@ fi
 outdir=${outdir:-$KRP_CACHE/ab}
 [ -n "$kernels" ] || kernels=$(krp_kernels_in ab)
 [ "$stock" = 0 ] || kernels="$kernels,stock-6.12"
+kernels=$(krp_kernel_ids "$kernels") || exit 1
 mkdir -p "$outdir"
 
 # guest time = instruction count (see krp_boot): repeatable hold times
@@ -70,7 +73,7 @@ IFS=, read -r -a want <<<"$kernels"
 own=()
 for k in "${want[@]}"; do
 	read -r _ kind _ <<<"$(krp_kernel_row "$k")"
-	[ "$kind" = stock ] || own+=("$k")
+	[ "$kind" != own ] || own+=("$k")
 done
 t0=$SECONDS
 declare -A kbz=() kkdir=()

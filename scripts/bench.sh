@@ -17,6 +17,7 @@
 # usage: scripts/bench.sh [-h] [-k KERNEL] [-n VMAS] [-m MOVES] [-r ROUNDS]
 #                         [-c CALLS] [-W]
 #   -k KERNEL  a kernel of scripts/kernels.tsv (default stock-7.2; e.g. stock-7.3, base-7.2)
+#              or the path of a built kernel tree (with a /)
 #   -n VMAS    VMAs on the anon_vma (default 20000)
 #   -m MOVES   migrations per run, 2 walks each (default 4)
 #   -r ROUNDS  rounds of the three runs (default 3)
@@ -48,6 +49,7 @@ done
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+kernel=$(krp_kernel_id "$kernel") || exit 1
 out=$KRP_CACHE/bench-$kernel
 if [ "$rerun" = 1 ]; then
 	[ -f "$out/params" ] || krp_die "no earlier run in $out"

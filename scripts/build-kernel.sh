@@ -11,8 +11,12 @@
 # a cached variant is not rebuilt.
 #
 # usage: scripts/build-kernel.sh [-h] VARIANT...
+#        scripts/build-kernel.sh --tree DIR [--patch FILE]... [--config FILE]
 #   VARIANT  the name of an own kernel in scripts/kernels.tsv (base v3 v4
 #            v3-fallback layout debug from 6.12; base-7.2 v3-7.2 ... from 7.2)
+#   --tree   your kernel source tree instead (scripts/build-tree.sh: built
+#            out of tree into the cache, DIR never written; prints the
+#            build dir to pass to -k)
 # stdout: one line per variant, "VARIANT BZIMAGE KDIR" (KDIR: make -C KDIR M=...
 #   builds external modules for it); progress goes to stderr.
 # examples:
@@ -47,7 +51,11 @@
 set -euo pipefail
 
 usage() { sed -n '4,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-short_usage() { echo "usage: $0 [-h] VARIANT...   (-h: help)" >&2; }
+short_usage() {
+	echo "usage: $0 [-h] VARIANT...   (-h: help)" >&2
+	echo "       $0 --tree DIR [--patch FILE]... [--config FILE]" >&2
+}
+[ "${1:-}" != --tree ] || exec bash "$(dirname "$0")/build-tree.sh" "$@"
 while getopts "h" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
@@ -316,12 +324,6 @@ prepare_tree() {
 	touch "$OBJ/.krp-configured"
 }
 
-# patch_files PATCH: the files a patch touches, one a line.
-patch_files() {
-	sed -n -e 's/^--- a\/\([^[:space:]]*\).*/\1/p' -e 's/^+++ b\/\([^[:space:]]*\).*/\1/p' "$1" |
-		sort -u
-}
-
 # switch_to VARIANT: make the work tree exactly pristine + VARIANT's patch.
 # Every file any patch ever touched is restored to a fresh copy of the
 # pristine file (new inode, new mtime, so make recompiles it), then the
@@ -329,7 +331,7 @@ patch_files() {
 switch_to() {
 	local v=$1 f
 	if has_patch "$v"; then
-		patch_files "$(patch_of "$v")" >>"$KB/touched"
+		krp_patch_files "$(patch_of "$v")" >>"$KB/touched"
 		sort -u -o "$KB/touched" "$KB/touched"
 	fi
 	while IFS= read -r f; do

@@ -17,6 +17,7 @@
 # usage: scripts/hunt.sh [-h] [-k KERNELS] [-s FIRST_SEED] [-n SCENARIOS |
 #                        -t SECONDS] [-f FIXED] [-w WALK]
 #   -k KERNELS  comma list of scripts/kernels.tsv names (default v3-7.2,base-7.2)
+#               or paths of built kernel trees (with a /)
 #   -s SEED     first seed (default 1); seeds SEED, SEED+1, ...
 #   -n N        random scenarios per kernel (default 20)
 #   -t SECONDS  instead: as many as fit in SECONDS of guest time per kernel
@@ -61,8 +62,8 @@ done
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+kernels=$(krp_kernel_ids "$kernels") || exit 1
 IFS=, read -r -a klist <<<"$kernels"
-for k in "${klist[@]}"; do krp_kernel_row "$k" >/dev/null; done
 krp_host_setup
 
 # guest time: boot, then about 15 s a scenario under TCG (generous)

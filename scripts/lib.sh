@@ -70,13 +70,135 @@ KRP_TABLE=$KRP_TOP/scripts/kernels.tsv
 # krp_table: the table's rows, "name kind from what walk sets".
 krp_table() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE"; }
 
-# krp_kernel_row NAME: NAME's row, or die naming the known kernels.
+# krp_kernel_row NAME: NAME's row, or die naming the known kernels.  A
+# kernel given by path has the row "ID path DIR - WALK -" (krp_kernel_id).
 krp_kernel_row() {
-	local row
+	local row dir
 	row=$(krp_table | awk -v n="$1" '$1 == n')
+	if [ -z "$row" ] && [ -L "$KRP_CACHE/paths/$1" ]; then
+		dir=$(readlink "$KRP_CACHE/paths/$1")
+		row="$1 path $dir - $(krp_path_walk "$dir") -"
+	fi
 	[ -n "$row" ] ||
-		krp_die "unknown kernel '$1' (scripts/kernels.tsv has: $(krp_table | awk '{printf "%s%s", s, $1; s=" "}'))"
+		krp_die "unknown kernel '$1' (scripts/kernels.tsv has: $(krp_table | awk '{printf "%s%s", s, $1; s=" "}'); or give a built kernel tree's path, with a /)"
 	echo "$row"
+}
+
+# ---- Kernels given by path: a built tree or O= build dir ----
+
+# krp_is_path K: K names a directory (it has a slash), not a table row.
+krp_is_path() { [[ $1 == */* ]]; }
+
+# krp_kernel_id K: the name scripts use for kernel K: a table name as is;
+# for a path, its release (make kernelrelease) and, in a git tree, git
+# describe, made safe for a file name, with a hash of the absolute path.
+# Every later lookup of that name (krp_kernel_row, krp_kernel) finds the
+# path again ($KRP_CACHE/paths/NAME).  A path is checked here
+# (krp_path_kernel), before anything boots.
+
+# krp_kernel_ids LIST: comma list LIST as krp_kernel_id names, comma-separated.
+krp_kernel_ids() {
+	local k id out=
+	IFS=, read -r -a _krp_ids <<<"$1"
+	for k in "${_krp_ids[@]}"; do
+		[ -n "$k" ] || continue
+		id=$(krp_kernel_id "$k") || exit 1
+		out=${out:+$out,}$id
+	done
+	echo "$out"
+}
+krp_kernel_id() {
+	local dir rel src desc id
+	if ! krp_is_path "$1"; then
+		krp_kernel_row "$1" >/dev/null
+		echo "$1"
+		return
+	fi
+	[ -d "$1" ] || krp_die "kernel path $1: no such directory"
+	dir=$(cd "$1" && pwd)
+	[[ $dir != *[[:space:]]* ]] || krp_die "kernel path '$dir': white space in a path is not supported"
+	rel=$(cat "$dir/include/config/kernel.release" 2>/dev/null) ||
+		krp_die "$dir is not a built kernel tree (no include/config/kernel.release: run make there, or pass its O= build directory)"
+	src=$(krp_path_source "$dir")
+	desc=
+	[ -z "$src" ] || desc=$(git -C "$src" describe --always --dirty 2>/dev/null) || desc=
+	# scripts/build-tree.sh keeps the tree's git describe beside its build
+	[ -n "$desc" ] || desc=$(cat "$dir/.krp-describe" 2>/dev/null) || desc=
+	id=$rel${desc:+-$desc}
+	id=${id//[^A-Za-z0-9._+-]/_}-$(printf %s "$dir" | sha256sum | cut -c1-6)
+	krp_path_kernel "$dir" >/dev/null || exit 1
+	mkdir -p "$KRP_CACHE/paths"
+	ln -sfn "$dir" "$KRP_CACHE/paths/$id"
+	echo "$id"
+}
+
+# krp_path_source DIR: the source tree of build dir DIR (itself, or its
+# "source" link for an O= build), or nothing.
+krp_path_source() {
+	if [ -f "$1/mm/ksm.c" ]; then echo "$1"
+	elif [ -f "$1/source/mm/ksm.c" ]; then (cd "$1/source" && pwd)
+	fi
+}
+
+# krp_path_walk DIR: the range DIR's rmap_walk_ksm() walks, read from its
+# source (full, index, v3; unknown without a source or another shape).
+krp_path_walk() {
+	local src
+	src=$(krp_path_source "$1")
+	[ -n "$src" ] || { echo unknown; return; }
+	awk '/^void rmap_walk_ksm\(/ { f = 1 } f { print } f && /^}/ { exit }' "$src/mm/ksm.c" |
+		awk '/linear_page_index/ { i = 1 } /0, ULONG_MAX/ { u = 1 }
+			/address >> PAGE_SHIFT|addr >> PAGE_SHIFT/ { v = 1 }
+			END { print i ? "index" : v ? "v3" : u ? "full" : "unknown" }'
+}
+
+# The options the module, the guest and the workloads need; each group
+# "GROUP: OPTION... | ALTERNATIVE" (one of the alternatives is enough).
+KRP_CONFIG_NEEDS='module: MODULES MODULE_UNLOAD KPROBES KRETPROBES KALLSYMS DEBUG_FS KSM
+guest: BLK_DEV_INITRD RD_GZIP DEVTMPFS TMPFS PROC_FS SYSFS BINFMT_ELF SERIAL_8250_CONSOLE|SERIAL_AMBA_PL011_CONSOLE
+main: MIGRATION ADVISE_SYSCALLS NUMA ACPI_NUMA|NUMA_EMU
+oracle: FTRACE KPROBE_EVENTS HIST_TRIGGERS
+reclaim: SWAP MEMCG BLK_DEV_RAM|ZRAM'
+
+# krp_config_missing CONFIG GROUP...: one line for each option of GROUPs
+# that .config CONFIG lacks (set to neither y nor m).
+krp_config_missing() {
+	local cfg=$1 g opt alt ok
+	shift
+	for g in "$@"; do
+		for opt in $(echo "$KRP_CONFIG_NEEDS" | sed -n "s/^$g: //p"); do
+			ok=0
+			for alt in ${opt//|/ }; do
+				! grep -qE "^CONFIG_$alt=[ym]$" "$cfg" || ok=1
+			done
+			[ "$ok" = 1 ] || echo "CONFIG_${opt//|/ or CONFIG_} ($g)"
+		done
+	done
+}
+
+# krp_path_kernel DIR: a built kernel at DIR, checked: "IMAGE KDIR -".
+# Refused, one line per missing piece or option, before anything boots.
+krp_path_kernel() {
+	local dir=$1 img miss l
+	img=$dir/arch/x86/boot/bzImage
+	[ -s "$img" ] || krp_die "$dir: no arch/x86/boot/bzImage (build it with make bzImage modules)"
+	[ -s "$dir/.config" ] || krp_die "$dir: no .config"
+	[ -s "$dir/Module.symvers" ] ||
+		krp_die "$dir: no Module.symvers (make modules there first: the module is built against it)"
+	miss=$(krp_config_missing "$dir/.config" module guest main)
+	if [ -n "$miss" ]; then
+		while IFS= read -r l; do
+			echo "error: $dir/.config lacks $l" >&2
+		done <<<"$miss"
+		krp_die "kernel $dir cannot run ksm_rmap_probe's guests: merge scripts/kernel.config into its .config (scripts/kconfig/merge_config.sh -O $dir $dir/.config $KRP_TOP/scripts/kernel.config), rebuild, or use scripts/build-kernel.sh --tree"
+	fi
+	echo "$img $dir -"
+}
+
+# krp_patch_files PATCH: the files a patch touches, one a line.
+krp_patch_files() {
+	sed -n -e 's/^--- a\/\([^[:space:]]*\).*/\1/p' -e 's/^+++ b\/\([^[:space:]]*\).*/\1/p' "$1" |
+		sort -u
 }
 
 # krp_kernel_walk NAME: the range NAME walks (full, v3, index, v3-fallback).
@@ -603,13 +725,16 @@ krp_own_kernel() {
 	echo "$bzimage $kdir"
 }
 
-# krp_kernel NAME: a kernel of scripts/kernels.tsv, ready to boot and to
-# build the module for: "VMLINUZ KDIR ROOT" (ROOT: the chroot to build in,
-# "-" for the host).  Stock kernels are fetched, own ones built (cached).
+# krp_kernel NAME: a kernel of scripts/kernels.tsv or of krp_kernel_id,
+# ready to boot and to build the module for: "VMLINUZ KDIR ROOT" (ROOT: the
+# chroot to build in, "-" for the host).  Stock kernels are fetched, own
+# ones built (cached), path ones checked.
 krp_kernel() {
-	local kind vmlinuz kdir root bz
-	read -r _ kind _ <<<"$(krp_kernel_row "$1")"
-	if [ "$kind" = stock ]; then
+	local kind from vmlinuz kdir root bz
+	read -r _ kind from _ <<<"$(krp_kernel_row "$1")"
+	if [ "$kind" = path ]; then
+		krp_path_kernel "$from"
+	elif [ "$kind" = stock ]; then
 		read -r vmlinuz kdir root _ <<<"$(krp_stock_kernel "$1")"
 		[ -n "${root:-}" ] || exit 1
 		echo "$vmlinuz $kdir $root"

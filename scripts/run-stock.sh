@@ -12,7 +12,9 @@
 #
 # usage: scripts/run-stock.sh [-h] [-k KERNELS] [-n VMAS] [-m MODE] [-d DUPS] [-f FORKS]
 #   -k KERNELS  comma list from scripts/kernels.tsv (default: its "main" set,
-#               stock-7.2,stock-7.3); e.g. stock-6.12, stock-6.1, base, v3
+#               stock-7.2,stock-7.3); e.g. stock-6.12, stock-6.1, base, v3;
+#               or the path of a built kernel tree or O= build dir (with a
+#               /: bzImage, .config, Module.symvers), e.g. ~/linux-mm/build
 #   -n VMAS     VMAs sharing the anon_vma (default 20000, the seed's case)
 #   -m MODE     split (default), fork or mremap (see scripts/ksm_rmap_repro.c)
 #   -d DUPS     identical pages, i.e. rmap_items on the KSM page (default 2)
@@ -20,6 +22,7 @@
 # examples:
 #   scripts/run-stock.sh                         # the seed's table, 7.2 vs 7.3
 #   scripts/run-stock.sh -k stock-6.12,stock-7.3 -m fork -n 5000
+#   scripts/run-stock.sh -k stock-7.2,$HOME/src/linux/build   # your kernel
 #   KRP_STOCK_VERSION=7.2.11+deb13-amd64 scripts/run-stock.sh   # pin a release
 # Guests run with QEMU's -icount shift=0: guest time is an instruction count
 # (1 ns per instruction), the same from run to run whatever else the host
@@ -48,8 +51,8 @@ case $mode in split|fork|mremap) ;; *) echo "error: bad -m '$mode'" >&2; usage >
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 [ -n "$kernels" ] || kernels=$(krp_kernels_in main)
+kernels=$(krp_kernel_ids "$kernels") || exit 1
 IFS=, read -r -a klist <<<"$kernels"
-for k in "${klist[@]}"; do krp_kernel_row "$k" >/dev/null; done
 
 export KRP_ICOUNT=${KRP_ICOUNT-0}
 krp_host_setup
