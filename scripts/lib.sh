@@ -637,7 +637,7 @@ krp_boot() {
 	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0 t0=$SECONDS
 	local -a icount=()
 	mkdir -p "$out"
-	rm -f "$out"/*
+	rm -f "$out"/* "$out/.times"
 	if [ -n "${KRP_ICOUNT:-}" ]; then
 		icount=(-icount "shift=$KRP_ICOUNT")
 		append="$append rcupdate.rcu_cpu_stall_suppress=1"
@@ -655,12 +655,24 @@ krp_boot() {
 		-serial "file:$out/console.log" -serial "file:$out/serial.txt" \
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
 	tr -d '\r' <"$out/serial.txt" | awk -v dir="$out" '
-		/^=== BEGIN / { f = dir "/" $3; printf "" > f; next }
+		/^=== BEGIN / { f = dir "/" $3; printf "" > f
+			if ($4 ~ /^up=/) print $3, substr($4, 4) > (dir "/.times")
+			next }
 		/^=== END /   { close(f); f = ""; next }
 		f != ""       { print > f }'
 	krp_log "guest $(basename "$out"): $((SECONDS - t0)) s"
 	[ "$rc" = 0 ] || krp_log "qemu exited with $rc (124 = timeout); see $out/console.log"
 	return "$rc"
+}
+
+# krp_phase_times OUTDIR: how long each phase of a guest plan took, from
+# the guest's uptime at each section's start ("split 12.3 fork 8.0 ...",
+# seconds; a phase is a section's name up to its first dot).
+krp_phase_times() {
+	awk '{ p = $1; sub(/\..*/, "", p)
+		if (p != cur) { if (cur != "") printf "%s %.1f ", cur, $2 - t; cur = p; t = $2 }
+		last = $2 }
+		END { if (cur != "") printf "%s %.1f\n", cur, last - t }' "$1/.times" 2>/dev/null || true
 }
 
 # krp_splats FILE...: print kernel splats found in the logs.

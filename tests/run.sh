@@ -14,7 +14,8 @@
 #               too, the hunt with 100 seeds (KRP_TEST_HUNT_N): for
 #               releases and before a big change; CI runs the default
 #   -k KERNELS  comma list of kernels of scripts/kernels.tsv (default: its
-#               "test" set); '' for lint only
+#               "test" set), or paths of built kernel trees (with a /: the
+#               own kernels' plan runs on them); '' for lint only
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
 #               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
@@ -110,6 +111,7 @@ finish() {
 	[ "$failed" = 0 ]
 }
 
+kernels=$(krp_kernel_ids "$kernels") || exit 1
 echo "TAP version 13"
 krp_host_setup
 IFS=, read -r -a klist <<<"$kernels"
@@ -476,6 +478,7 @@ suite() {
 	krp_log "booting $ver (TCG); phases: $phases"
 	boot_rc=0
 	krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
+	echo "# ${tag}guest phases (s): $(krp_phase_times "$out")"
 	eq "guest booted, ran the plan and powered off" "0 0" "$boot_rc $(cat "$out/exit" 2>/dev/null)"
 	eq "the guest runs $ver" "$ver" "$(f uname)"
 	eq "insmod ksm_rmap_probe.ko succeeds" "" "$(f insmod)"
@@ -729,6 +732,7 @@ own_suite() {
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
 				"krp.plan=test krp.phases=split,mremap,mremapfork,events,swap,refused,race,rmapst" || boot_rc=$?
 		fi
+		echo "# ${tag}guest phases (s): $(krp_phase_times "$out")"
 		eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
 			"$boot_rc $(cat "$out/exit" 2>/dev/null) $(f insmod)"
 		eq "no oops, BUG, WARN or lockdep report" "" \
@@ -1204,9 +1208,13 @@ job() {
 # longest chain.
 own_plain=()
 own_debug=()
+own_paths=()
 for k in "${own[@]}"; do
-	read -r _ _ _ what _ <<<"$(krp_kernel_row "$k")"
-	if [ "$what" = debug ]; then own_debug+=("$k"); else own_plain+=("$k"); fi
+	read -r _ kind _ what _ <<<"$(krp_kernel_row "$k")"
+	if [ "$kind" = path ]; then own_paths+=("$k")
+	elif [ "$what" = debug ]; then own_debug+=("$k")
+	else own_plain+=("$k")
+	fi
 done
 for k in own_debug own_plain; do
 	declare -n list=$k
@@ -1232,6 +1240,9 @@ else
 	[ "$selftests" = 0 ] || job kselftest selftests_suite
 	[ ${#own_plain[@]} = 0 ] || job own own_suite "${own_plain[@]}"
 	[ ${#own_plain[@]} = 0 ] || job path path_suite
+	for k in "${own_paths[@]}"; do
+		job "$k" own_suite "$k"
+	done
 fi
 while [ ${#job_of[@]} -gt 0 ]; do wait_job; done
 wait	# the background builds

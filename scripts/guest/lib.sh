@@ -17,7 +17,7 @@ REPRO=/krp/ksm_rmap_repro
 section() {
 	_n=$1
 	shift
-	echo "=== BEGIN $_n"
+	echo "=== BEGIN $_n up=$(cut -d' ' -f1 /proc/uptime)"
 	"$@" 2>&1
 	echo "=== END $_n"
 }
