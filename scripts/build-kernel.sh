@@ -232,26 +232,31 @@ lock() {
 }
 
 # unpack_pristine PKG: its tarball into src/linux-X.Y, once per version.
-# kbuild/.lock-src-X.Y guards it: held shared from here to the end,
-# exclusive only while the tarball is fetched and unpacked.  (For 6.12 the
-# lock file is kbuild/.lock, as before 7.2.)
+# Two locks: kbuild/.lock-src-X.Y, held shared by every build that uses
+# the tree, from here to its end (for 6.12 the file is kbuild/.lock, as
+# before 7.2); and kbuild/.lock-src-X.Y.unpack, held exclusive only while
+# a caller checks and unpacks.  Unpacking over a tree of another version
+# waits for the first lock's users to end; a cold start never does, so two
+# builds of different configs (the debug kernel and the rest) unpack once
+# and then run side by side.
 declare -A pristine_locked=()
 pristine_current() {
 	local dir=$KRP_CACHE/src/linux-$1
 	[ -d "$dir" ] && [ "$(cat "$dir.version" 2>/dev/null)" = "$2" ]
 }
 unpack_pristine() {
-	local pkg=$1 series=${SERIES[$1]} ver=${VERSION[$1]} dir stamp tmp fd lockf
+	local pkg=$1 series=${SERIES[$1]} ver=${VERSION[$1]} dir stamp tmp fd ufd lockf
 	[ -z "${pristine_locked[$pkg]:-}" ] || return 0
 	dir=$KRP_CACHE/src/linux-$series
 	stamp=$dir.version
 	lockf=$KRP_CACHE/kbuild/.lock-src-$series
 	[ "$series" != 6.12 ] || lockf=$KRP_CACHE/kbuild/.lock
+	exec {ufd}>"$lockf.unpack"
+	lock "$ufd" -x "$dir"
 	exec {fd}>"$lockf"
 	if ! pristine_current "$series" "$ver"; then
-		lock "$fd" -x "$dir"
-	fi
-	if ! pristine_current "$series" "$ver"; then
+		# another version's tree may be in use: wait for its users
+		[ ! -d "$dir" ] || lock "$fd" -x "$dir"
 		fetch_tarball "$pkg"
 		krp_log "unpacking ${TARBALL[$pkg]} ($ver) into $dir"
 		rm -rf "$dir" "$stamp"
@@ -265,6 +270,7 @@ unpack_pristine() {
 		echo "$ver" >"$stamp"
 	fi
 	lock "$fd" -s "$dir"
+	exec {ufd}>&-
 	pristine_locked[$pkg]=$fd
 }
 # check_fragments: every line of the fragments must have survived
