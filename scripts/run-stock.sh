@@ -12,7 +12,8 @@
 #
 # usage: scripts/run-stock.sh [-h] [-k KERNELS] [-n VMAS] [-m MODE] [-d DUPS] [-f FORKS]
 #   -k KERNELS  comma list from scripts/kernels.tsv (default: its "main" set,
-#               stock-7.2,stock-7.3); e.g. stock-6.12, stock-6.1, base, v3
+#               stock-7.2,stock-7.3); e.g. stock-6.12, stock-6.1, base, v3,
+#               stock-7.2-arm64,stock-7.3-arm64 (arm64 guests, TCG)
 #   -n VMAS     VMAs sharing the anon_vma (default 20000, the seed's case)
 #   -m MODE     split (default), fork or mremap (see scripts/ksm_rmap_repro.c)
 #   -d DUPS     identical pages, i.e. rmap_items on the KSM page (default 2)
@@ -20,6 +21,7 @@
 # examples:
 #   scripts/run-stock.sh                         # the seed's table, 7.2 vs 7.3
 #   scripts/run-stock.sh -k stock-6.12,stock-7.3 -m fork -n 5000
+#   scripts/run-stock.sh -k stock-7.2-arm64,stock-7.3-arm64   # the same on arm64
 #   KRP_STOCK_VERSION=7.2.11+deb13-amd64 scripts/run-stock.sh   # pin a release
 # Guests run with QEMU's -icount shift=0: guest time is an instruction count
 # (1 ns per instruction), the same from run to run whatever else the host
@@ -53,13 +55,13 @@ for k in "${klist[@]}"; do krp_kernel_row "$k" >/dev/null; done
 
 export KRP_ICOUNT=${KRP_ICOUNT-0}
 krp_host_setup
-repro=$(krp_build_repro "$KRP_CACHE/bin")
 rows=()
 for k in "${klist[@]}"; do
 	read -r vmlinuz kdir root <<<"$(krp_kernel "$k")"
 	[ -n "${root:-}" ] || krp_die "kernel $k is not available (see above)"
 	krp_log "$k: building the module"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$k" "$root")
+	repro=$(krp_build_repro "$KRP_CACHE/bin" "$(krp_kernel_arch "$k")")
 	out=$KRP_CACHE/stock-out/$k
 	initrd=$KRP_CACHE/main-$k.cpio.gz
 	krp_initramfs "$initrd" "$ko" "$repro"
