@@ -38,7 +38,9 @@
  *
  *   ksm_rmap_item:   rmap_list @0, anon_vma @8, mm @16, address @24
  *                    (low bits are flags, STABLE_FLAG 0x200 while the item
- *                    hangs off a stable node), [linear_page_index @32,
+ *                    hangs off a stable node; mm/ksm.c fixes them below
+ *                    0x400, under any page size: PAGE_MASK strips them
+ *                    on 4 KiB and 16 KiB pages alike), [linear_page_index @32,
  *                    7.3 and later], head @40, hlist @48
  *   ksm_stable_node: a 40-byte union, then hlist (the rmap_items) @40
  *
