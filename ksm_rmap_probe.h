@@ -260,7 +260,7 @@ static inline unsigned long krp_branch_dest(const u8 *p, size_t n,
 	insn = le32_to_cpu(raw);
 	if (!aarch64_insn_is_bl(insn) && !aarch64_insn_is_b(insn))
 		return 0;
-	return ip + (sign_extend64(insn & 0x03ffffff, 25) << 2);
+	return ip + sign_extend64((u64)(insn & 0x03ffffff) << 2, 27);
 }
 
 #define KRP_INSN_STEP	AARCH64_INSN_SIZE
