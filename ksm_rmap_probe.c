@@ -104,7 +104,8 @@ static unsigned long krp_pure_invalid_addr[ARRAY_SIZE(krp_pure_invalid)];
 
 /*
  * Clock.  A kprobe on a call instruction is a breakpoint: its handler
- * runs in the int3 exception, which the kernel enters as an NMI.  So every
+ * runs in the breakpoint exception (int3 on x86-64, BRK on arm64), which
+ * the kernel enters as an NMI.  So every
  * clock read is the NMI-safe one (ktime_get() is not: lockdep says so),
  * in the other handlers too, so that all times share one clock.
  */
@@ -1961,7 +1962,7 @@ static int __init krp_probe_sites(unsigned int k, const u8 *text,
 	struct kprobe *p;
 	int ret;
 
-	for (off = 0; off < size; off++) {
+	for (off = 0; off < size; off += KRP_INSN_STEP) {
 		dest = krp_branch_dest(text + off, size - off, start + off);
 		if (!dest || dest > target || dest + KRP_CALL_PAD < target)
 			continue;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel-version quirks and shared data of ksm_rmap_probe.
+ * Kernel-version and architecture quirks and shared data of ksm_rmap_probe.
  *
  * Everything that depends on the kernel the module is built for lives in the
  * first part of this file: the mirrored layout of the structures private to
  * mm/ksm.c, the functions that may be probed and how the interval-tree walk
  * names its anon_vma and keys its VMAs.  Kbuild's feature tests of the
  * headers (KRP_HAVE_*) choose among them; nothing tests a kernel version.
+ * What differs between x86-64 and arm64 (how a direct call is decoded,
+ * where a kprobe on a function sits) is chosen by the architecture Kbuild
+ * builds for (Kbuild refuses any other).
  */
 #ifndef _KSM_RMAP_PROBE_H
 #define _KSM_RMAP_PROBE_H
@@ -20,6 +23,9 @@
 #ifdef CONFIG_X86_KERNEL_IBT
 #include <asm/ibt.h>
 #endif
+#ifdef CONFIG_ARM64
+#include <asm/insn.h>
+#endif
 
 /* ------------------------------------------------------------------------
  * Version quirks
@@ -32,7 +38,9 @@
  *
  *   ksm_rmap_item:   rmap_list @0, anon_vma @8, mm @16, address @24
  *                    (low bits are flags, STABLE_FLAG 0x200 while the item
- *                    hangs off a stable node), [linear_page_index @32,
+ *                    hangs off a stable node; mm/ksm.c fixes them below
+ *                    0x400, under any page size: PAGE_MASK strips them
+ *                    on 4 KiB and 16 KiB pages alike), [linear_page_index @32,
  *                    7.3 and later], head @40, hlist @48
  *   ksm_stable_node: a 40-byte union, then hlist (the rmap_items) @40
  *
@@ -145,10 +153,30 @@ static inline unsigned long krp_vma_pgoff(const struct vm_area_struct *vma)
 #endif
 
 /*
- * The entry of a function whose kprobe sits at @addr.  With IBT (Debian's
- * 6.12 and 7.x) a kprobe on a function is placed after its leading ENDBR64,
- * while a function pointer (rwc->invalid_vma) holds the ENDBR's address:
- * step back over it, or over the NOP that replaces a sealed one.
+ * Architecture quirks: how the module finds rmap_walk_ksm()'s calls to the
+ * functions it probes (krp_probe_sites() in ksm_rmap_probe.c).
+ *
+ * krp_func_entry(addr): the entry of a function whose kprobe sits at
+ * @addr, as a function pointer (rwc->invalid_vma, rwc->rmap_one) and a
+ * direct call hold it.
+ *
+ * krp_branch_dest(p, n, ip): if the @n bytes at @p (a copy of the code at
+ * address @ip) start a direct call or jump, its target; else 0.  The module
+ * probes the call sites of the tree iterators and the lock inside
+ * rmap_walk_ksm() this way, not the functions themselves, which every
+ * other caller would pay for.
+ *
+ * KRP_INSN_STEP: where the next instruction may start.
+ *
+ * KRP_CALL_PAD: how far before its function a direct call may land.
+ */
+#if defined(CONFIG_X86_64)
+
+/*
+ * With IBT (Debian's 6.12 and 7.x) a kprobe on a function is placed after
+ * its leading ENDBR64 (arch_adjust_kprobe_addr()), while a function
+ * pointer holds the ENDBR's address: step back over it, or over the NOP
+ * that replaces a sealed one.
  */
 static inline unsigned long krp_func_entry(unsigned long addr)
 {
@@ -164,12 +192,10 @@ static inline unsigned long krp_func_entry(unsigned long addr)
 }
 
 /*
- * x86-64: if the bytes at @p (@n of them, at address @ip) start a direct
- * call, jump or conditional jump with a 32-bit displacement, its target;
- * else 0.  The module probes the call sites of the tree iterators and
- * the lock inside rmap_walk_ksm() this way, not the functions themselves,
- * which every other caller would pay for.  A match that is not really an
- * instruction boundary is refused by register_kprobe() (-EILSEQ).
+ * call or jmp rel32, or jcc rel32 (a conditional tail call), relative to
+ * the next instruction.  Instructions have any length, so every byte may
+ * start one: a match that is not really an instruction boundary is
+ * refused by register_kprobe() (-EILSEQ).
  */
 static inline unsigned long krp_branch_dest(const u8 *p, size_t n,
 					    unsigned long ip)
@@ -187,15 +213,61 @@ static inline unsigned long krp_branch_dest(const u8 *p, size_t n,
 	return 0;
 }
 
+#define KRP_INSN_STEP	1
+
 /*
- * A direct call may land in the padding before a function: on
- * call-depth-tracking kernels (retbleed=stuff) call sites are patched to
- * the accounting thunk there.  No other function's code lies in between.
+ * On call-depth-tracking kernels (retbleed=stuff) call sites are patched
+ * to the accounting thunk in the padding before a function.  No other
+ * function's code lies in between.
  */
 #ifdef CONFIG_FUNCTION_PADDING_BYTES
 #define KRP_CALL_PAD	CONFIG_FUNCTION_PADDING_BYTES
 #else
 #define KRP_CALL_PAD	0
+#endif
+
+#elif defined(CONFIG_ARM64)
+
+/*
+ * arm64 has no arch_adjust_kprobe_addr(): a kprobe on a function sits at
+ * its symbol (checked in 7.3: kernel/kprobes.c, arch/arm64/kernel/probes/),
+ * on whatever starts it: the NOP that ftrace patches to "mov x9, lr"
+ * (-fpatchable-function-entry=4,2 with DYNAMIC_FTRACE_WITH_CALL_OPS puts
+ * the other two NOPs, ftrace's ops literal, before the symbol), a PACIASP,
+ * or a BTI landing pad where ARM64_BTI_KERNEL is set (never with GCC in
+ * 7.3).  Function pointers and direct calls hold the symbol too: nothing
+ * to step over.
+ */
+static inline unsigned long krp_func_entry(unsigned long addr)
+{
+	return addr;
+}
+
+/*
+ * BL (a call) or B (a tail call): imm26 words, signed, relative to the
+ * instruction itself.  Instructions are 4 bytes, aligned, and always
+ * little-endian.  GCC emits no conditional tail calls here.
+ */
+static inline unsigned long krp_branch_dest(const u8 *p, size_t n,
+					    unsigned long ip)
+{
+	__le32 raw;
+	u32 insn;
+
+	if (n < AARCH64_INSN_SIZE)
+		return 0;
+	memcpy(&raw, p, sizeof(raw));
+	insn = le32_to_cpu(raw);
+	if (!aarch64_insn_is_bl(insn) && !aarch64_insn_is_b(insn))
+		return 0;
+	return ip + sign_extend64((u64)(insn & 0x03ffffff) << 2, 27);
+}
+
+#define KRP_INSN_STEP	AARCH64_INSN_SIZE
+
+/* A direct call lands on its function's symbol, never before it. */
+#define KRP_CALL_PAD	0
+
 #endif
 
 /*

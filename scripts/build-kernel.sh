@@ -87,6 +87,8 @@ for v in "$@"; do
 	row=$(krp_kernel_row "$v") || exit 1
 	read -r _ kind from what _ <<<"$row"
 	[ "$kind" = own ] || krp_die "$v is a $kind kernel, not one build-kernel.sh builds"
+	[ "$(krp_kernel_arch "$v")" = "$(krp_host_arch)" ] ||
+		krp_die "$v: own kernels are built for the host's architecture only ($(krp_host_arch))"
 	[[ $from =~ ^linux-source-[0-9]+\.[0-9]+$ ]] ||
 		krp_die "$v: 'from' must be a linux-source-X.Y package, not '$from'"
 	case $what in

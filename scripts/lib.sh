@@ -6,6 +6,14 @@
 # and the reproducer, pack a busybox initramfs, boot it under QEMU (TCG, two
 # NUMA nodes) and collect what the guest wrote to its second serial port.
 #
+# Kernels of another architecture than the host's (arm64 on an amd64 host:
+# the "arch" column of scripts/kernels.tsv) are cross-built for in the
+# trixie chroot (its dpkg gets that architecture, never the host's) and
+# booted with that architecture's QEMU.  Only krp_stock_kernel reads the
+# column; what comes after follows what it fetched: the module's
+# architecture from its headers, the initramfs's from the module, QEMU's
+# from the kernel image.
+#
 # Source it; do not run it.  Everything built goes to $KRP_CACHE
 # (default ${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe).
 
@@ -67,17 +75,18 @@ krp_host_setup() {
 
 KRP_TABLE=$KRP_TOP/scripts/kernels.tsv
 
-# krp_table: the table's rows, "name kind from what walk sets".
+# krp_table: the table's rows, "name kind from what walk sets arch".
 krp_table() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE"; }
 
 # krp_kernel_row NAME: NAME's row, or die naming the known kernels.  A
-# kernel given by path has the row "ID path DIR - WALK -" (krp_kernel_id).
+# kernel given by path has the row "ID path DIR - WALK - amd64"
+# (krp_kernel_id; x86-64 builds only, for now).
 krp_kernel_row() {
 	local row dir
 	row=$(krp_table | awk -v n="$1" '$1 == n')
 	if [ -z "$row" ] && [ -L "$KRP_CACHE/paths/$1" ]; then
 		dir=$(readlink "$KRP_CACHE/paths/$1")
-		row="$1 path $dir - $(krp_path_walk "$dir") -"
+		row="$1 path $dir - $(krp_path_walk "$dir") - amd64"
 	fi
 	[ -n "$row" ] ||
 		krp_die "unknown kernel '$1' (scripts/kernels.tsv has: $(krp_table | awk '{printf "%s%s", s, $1; s=" "}'); or give a built kernel tree's path, with a /)"
@@ -204,6 +213,87 @@ krp_patch_files() {
 # krp_kernel_walk NAME: the range NAME walks (full, v3, index, v3-fallback).
 krp_kernel_walk() { krp_kernel_row "$1" | awk '{print $5}'; }
 
+# krp_kernel_arch NAME: NAME's Debian architecture (amd64, arm64).
+krp_kernel_arch() { krp_kernel_row "$1" | awk '{print $7}'; }
+
+# ---- Architectures ----
+
+# krp_host_arch: the host's Debian architecture.
+krp_host_arch() { dpkg --print-architecture; }
+
+# krp_arch_triplet ARCH: the GNU triplet of Debian architecture ARCH.
+krp_arch_triplet() {
+	case $1 in
+	amd64) echo x86_64-linux-gnu ;;
+	arm64) echo aarch64-linux-gnu ;;
+	*) krp_die "unsupported architecture '$1' (amd64 and arm64 only)" ;;
+	esac
+}
+
+# krp_kernel_srcarch ARCH: the kernel's name (make ARCH=) for Debian's ARCH.
+krp_kernel_srcarch() {
+	case $1 in
+	amd64) echo x86 ;;
+	arm64) echo arm64 ;;
+	*) krp_die "unsupported architecture '$1' (amd64 and arm64 only)" ;;
+	esac
+}
+
+# krp_qemu_pkg ARCH, krp_qemu ARCH: the Debian package and the QEMU
+# system emulator for guests of ARCH.
+krp_qemu_pkg() {
+	case $1 in
+	amd64) echo qemu-system-x86 ;;
+	arm64) echo qemu-system-arm ;;
+	*) krp_die "unsupported architecture '$1' (amd64 and arm64 only)" ;;
+	esac
+}
+krp_qemu() {
+	case $1 in
+	amd64) echo qemu-system-x86_64 ;;
+	arm64) echo qemu-system-aarch64 ;;
+	*) krp_die "unsupported architecture '$1' (amd64 and arm64 only)" ;;
+	esac
+}
+
+# krp_elf_arch FILE: the Debian architecture of ELF FILE (a module or a
+# program), from its e_machine; "" if FILE is not an ELF file.
+krp_elf_arch() {
+	[ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = 177ELF ] || return 0
+	case $(od -An -j18 -N2 -tu2 "$1" | tr -d ' ') in
+	62) echo amd64 ;;
+	183) echo arm64 ;;
+	*) krp_die "$1: an ELF file neither for x86-64 nor for arm64" ;;
+	esac
+}
+
+# krp_image_arch KERNEL: the Debian architecture of a boot image: an
+# arm64 Image has "ARMd" at offset 56, an x86 bzImage "HdrS" at 514
+# (Documentation/arch/arm64/booting.rst, Documentation/arch/x86/boot.rst).
+krp_image_arch() {
+	if [ "$(od -An -c -j56 -N4 "$1" 2>/dev/null | tr -d ' ')" = ARMd ]; then
+		echo arm64
+	elif [ "$(od -An -c -j514 -N4 "$1" 2>/dev/null | tr -d ' ')" = HdrS ]; then
+		echo amd64
+	else
+		krp_die "$1: neither an arm64 Image nor an x86 bzImage"
+	fi
+}
+
+# krp_kdir_arch ROOT KDIR: the Debian architecture that the kernel build
+# dir (or headers) KDIR inside ROOT ("-": on the host) is configured for.
+krp_kdir_arch() {
+	local cfg=$2/.config
+	[ "$1" = - ] || cfg=$1$cfg
+	if grep -qx 'CONFIG_ARM64=y' "$cfg" 2>/dev/null; then
+		echo arm64
+	elif grep -qx 'CONFIG_X86_64=y' "$cfg" 2>/dev/null; then
+		echo amd64
+	else
+		krp_die "$cfg: neither CONFIG_ARM64 nor CONFIG_X86_64 (or no such file)"
+	fi
+}
+
 # krp_kernels_in SET: the kernels of default list SET, comma-separated.
 krp_kernels_in() {
 	krp_table | awk -v s="$1" '"," $6 "," ~ "," s "," {printf "%s%s", c, $1; c=","}'
@@ -286,6 +376,69 @@ krp_chroot_make() {
 	echo "$dir"
 }
 
+# krp_arch_chroot ARCH: the chroot that builds for ARCH: the trixie one;
+# for a foreign ARCH with ARCH added to its dpkg (never the host's) and
+# the cross compiler and its libc installed (once); prints its path.
+krp_arch_chroot() {
+	local arch=$1 root
+	root=$(krp_chroot trixie-backports) || exit 1
+	if [ "$arch" != "$(krp_host_arch)" ] && [ ! -e "$root/.krp-arch-$arch" ]; then
+		krp_locked "arch-$arch" krp_arch_add "$root" "$arch" || exit 1
+	fi
+	echo "$root"
+}
+
+# krp_arch_add ROOT ARCH: krp_arch_chroot's work, under its lock.
+krp_arch_add() {
+	local root=$1 arch=$2 triplet
+	[ ! -e "$root/.krp-arch-$arch" ] || return 0
+	triplet=$(krp_arch_triplet "$arch")
+	krp_log "adding $arch to the trixie chroot's dpkg, with $triplet-gcc (once)"
+	krp_sudo chroot "$root" dpkg --add-architecture "$arch"
+	krp_locked "apt-$(basename "$root")" krp_sudo chroot "$root" apt-get update -q \
+		>"$KRP_CACHE/chroot/trixie.$arch.log" 2>&1 ||
+		krp_die "apt-get update in $root failed (see $KRP_CACHE/chroot/trixie.$arch.log)"
+	touch "$KRP_CACHE/chroot/trixie.updated"
+	# gcc-14 by name: Debian's headers call $(CROSS_COMPILE)gcc-14
+	krp_chroot_pkgs "$root" "gcc-$triplet" "gcc-14-$triplet" \
+		"libc6-dev-$arch-cross"
+	krp_sudo touch "$root/.krp-arch-$arch"
+}
+
+# krp_busybox ARCH: a static busybox for ARCH: the host's (busybox-static)
+# for the host's architecture, else Debian's busybox-static:ARCH fetched
+# in the trixie chroot and unpacked into $KRP_CACHE/busybox-ARCH.
+krp_busybox() {
+	local arch=$1 root dir=$KRP_CACHE/busybox-$1
+	if [ "$arch" = "$(krp_host_arch)" ]; then
+		echo /bin/busybox
+		return
+	fi
+	if [ ! -x "$dir/usr/bin/busybox" ]; then
+		root=$(krp_arch_chroot "$arch") || exit 1
+		krp_locked "busybox-$arch" krp_busybox_fetch "$root" "$arch" "$dir" || exit 1
+	fi
+	echo "$dir/usr/bin/busybox"
+}
+
+# krp_busybox_fetch ROOT ARCH DIR: krp_busybox's download, under its lock.
+krp_busybox_fetch() {
+	local root=$1 arch=$2 dir=$3
+	if [ ! -x "$dir/usr/bin/busybox" ]; then
+		krp_sudo rm -rf "$root/tmp/krp-bb"
+		krp_sudo mkdir -p "$root/tmp/krp-bb"
+		# shellcheck disable=SC2016 # the inner sh's $1
+		krp_sudo chroot "$root" sh -c 'cd /tmp/krp-bb && apt-get download "$1"' \
+			sh "busybox-static:$arch" >"$KRP_CACHE/busybox-$arch.log" 2>&1 ||
+			krp_die "apt-get download busybox-static:$arch failed (see $KRP_CACHE/busybox-$arch.log)"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg-deb -x "$root"/tmp/krp-bb/*.deb "$dir"
+		krp_sudo rm -rf "$root/tmp/krp-bb"
+		[ -x "$dir/usr/bin/busybox" ] || krp_die "no usr/bin/busybox in busybox-static:$arch"
+	fi
+}
+
 # krp_chroot_pkgs ROOT PKG...: apt-get install PKG... inside ROOT.
 krp_chroot_pkgs() { krp_locked "apt-$(basename "$1")" krp_chroot_pkgs_locked "$@"; }
 krp_chroot_pkgs_locked() {
@@ -326,8 +479,8 @@ krp_chroot_apt_locked() {
 # KRP_STOCK_VERSION that matches its regex, else the newest one whose
 # headers its suite has.
 krp_stock_version() {
-	local kind from re root list v
-	read -r _ kind from re _ <<<"$(krp_kernel_row "$1")"
+	local kind re root list v
+	read -r _ kind _ re _ <<<"$(krp_kernel_row "$1")"
 	[ "$kind" = stock ] || krp_die "$1 is not a stock kernel"
 	for v in ${KRP_STOCK_VERSION:-}; do
 		if [[ $v =~ ^$re$ ]]; then
@@ -335,11 +488,29 @@ krp_stock_version() {
 			return
 		fi
 	done
-	root=$(krp_chroot "$from") || exit 1
+	root=$(krp_stock_chroot "$1") || exit 1
 	list=$(krp_chroot_apt "$root" search --names-only "^linux-headers-" |
 		sed -En "s/^linux-headers-($re) .*/\1/p")
 	[ -n "$list" ] || krp_die "no linux-headers package for $1 ($re) in $from"
 	echo "$list" | sort -V | tail -n 1
+}
+
+# krp_stock_chroot NAME: the chroot that fetches and builds for stock
+# kernel NAME: its suite's; for a foreign architecture (its row's arch)
+# the trixie one, given that architecture (krp_arch_chroot), and the host
+# gets that architecture's QEMU.  Prints its path.
+krp_stock_chroot() {
+	local from arch
+	read -r _ _ from _ <<<"$(krp_kernel_row "$1")"
+	arch=$(krp_kernel_arch "$1")
+	if [ "$arch" = "$(krp_host_arch)" ]; then
+		krp_chroot "$from"
+		return
+	fi
+	[ "$from" = trixie-backports ] ||
+		krp_die "$1: $arch kernels come from trixie-backports only (not $from)"
+	krp_need_pkgs "$(krp_qemu_pkg "$arch")"
+	krp_arch_chroot "$arch"
 }
 
 # krp_stock_kernel NAME [RELEASE]: fetch stock kernel NAME (its newest
@@ -347,12 +518,14 @@ krp_stock_version() {
 # and unpack its headers into the chroot of its release (dpkg-deb -x:
 # nothing is installed, no image on the host or in the chroot).  Prints
 # "VMLINUZ KDIR ROOT RELEASE": KDIR is the headers' path inside ROOT.
+# For a foreign architecture these are Debian's own cross-building set:
+# the headers of that architecture with the host's linux-kbuild
+# (Multi-Arch: foreign), whose Makefile sets ARCH and CROSS_COMPILE.
 krp_stock_kernel() {
-	local name=$1 ver=${2:-} from root dir
-	read -r _ _ from _ <<<"$(krp_kernel_row "$name")"
+	local name=$1 ver=${2:-} root dir
 	[ -n "$ver" ] || ver=$(krp_stock_version "$name") || exit 1
 	[ -n "$ver" ] || krp_die "no release found for $name"
-	root=$(krp_chroot "$from") || exit 1
+	root=$(krp_stock_chroot "$name") || exit 1
 	dir=$KRP_CACHE/stock/$ver
 	# the fetch uses the chroot's /tmp: one at a time per chroot
 	if [ ! -e "$dir/.krp-ready" ] || [ ! -s "$dir/brd.ko" ]; then
@@ -368,10 +541,12 @@ krp_stock_fetch() {
 	local name=$1 ver=$2 root=$3 dir=$KRP_CACHE/stock/$2 debs d pkgs
 	if [ ! -e "$dir/.krp-ready" ]; then
 		krp_log "$name: fetching Debian's $ver (image and headers, apt-get download)"
-		# the headers and what they need of their own (common, kbuild)
+		# the headers and what they need of their own (common, kbuild);
+		# a dependency without its ":ARCH" comes in the host's
+		# architecture: linux-kbuild's tools run here
 		pkgs=$(krp_chroot_apt "$root" depends --no-recommends --no-suggests \
 			"linux-headers-$ver" 2>/dev/null |
-			sed -En 's/^ *\|?Depends: (linux-(headers|kbuild)-[^ ]+).*/\1/p' | sort -u)
+			sed -En 's/^ *\|?Depends: <?(linux-(headers|kbuild)-[^ :>]+).*/\1/p' | sort -u)
 		if krp_chroot_apt "$root" show "linux-image-$ver-unsigned" >/dev/null 2>&1; then
 			pkgs="$pkgs linux-image-$ver-unsigned"
 		else
@@ -402,6 +577,8 @@ krp_stock_fetch() {
 		ln -sf "${debs#"$dir/"}" "$dir/vmlinuz"
 		[ -d "$root/usr/src/linux-headers-$ver" ] ||
 			krp_die "no /usr/src/linux-headers-$ver in $root after unpacking"
+		[ "$(krp_image_arch "$dir/vmlinuz")" = "$(krp_kernel_arch "$name")" ] ||
+			krp_die "$name: the image of $ver is not for $(krp_kernel_arch "$name") (scripts/kernels.tsv)"
 		touch "$dir/.krp-ready"
 	fi
 	[ -s "$dir/brd.ko" ] || krp_stock_brd "$ver" "$root" "$dir"
@@ -440,6 +617,8 @@ krp_stock_brd() {
 # share objects); prints its path.  With a ROOT other than "-" the build
 # runs in that chroot (KDIR is a path inside it), OUTDIR bound into it.
 # MAKEARGS (e.g. W=1 C=2) go to make; the build log is OUTDIR/build.log.
+# For headers of another architecture than the host's, make gets ARCH and
+# CROSS_COMPILE (the chroot has that compiler: krp_arch_chroot).
 krp_build_module() {
 	local kdir=$1 out=$2 root=${3:--}
 	shift $(($# < 3 ? $# : 3))
@@ -461,8 +640,13 @@ krp_build_test_module() {
 # krp_make_module KDIR OUT ROOT KO [MAKEARGS]: make the module in OUT
 # against KDIR, on the host (ROOT "-") or in the chroot ROOT; print OUT/KO.
 krp_make_module() {
-	local kdir=$1 out=$2 root=$3 ko=$4 rc=0
+	local kdir=$1 out=$2 root=$3 ko=$4 rc=0 arch
 	shift 4
+	arch=$(krp_kdir_arch "$root" "$kdir") || exit 1
+	if [ "$arch" != "$(krp_host_arch)" ]; then
+		set -- ARCH="$(krp_kernel_srcarch "$arch")" \
+			CROSS_COMPILE="$(krp_arch_triplet "$arch")-" "$@"
+	fi
 	if [ "$root" = - ]; then
 		make -s -C "$kdir" M="$out" "$@" modules >"$out/build.log" 2>&1 || rc=$?
 	else
@@ -497,25 +681,41 @@ krp_checkpatch() {
 	echo "$dir/scripts/checkpatch.pl"
 }
 
-# krp_build_static SRC OUTDIR: SRC (a C file of this tree) built static
-# into OUTDIR, named after it; prints its path.
+# krp_build_static SRC OUTDIR [ARCH]: SRC (a C file of this tree) built
+# static into OUTDIR, named after it; prints its path.  For an ARCH other
+# than the host's it is cross-built in the trixie chroot, into OUTDIR/ARCH.
 krp_build_static() {
-	local src=$KRP_TOP/$1 bin
-	bin=$2/$(basename "$1" .c)
-	mkdir -p "$2"
+	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp
+	[ -n "$arch" ] || arch=$(krp_host_arch)
 	# built aside and renamed: parallel jobs may build it at the same time
 	# while another packs it
-	gcc -O2 -static -Wall -Wextra -Werror -o "$bin.$$" "$src" ||
-		krp_die "$1: build failed"
+	if [ "$arch" = "$(krp_host_arch)" ]; then
+		bin=$2/$(basename "$1" .c)
+		mkdir -p "$2"
+		gcc -O2 -static -Wall -Wextra -Werror -o "$bin.$$" "$src" ||
+			krp_die "$1: build failed"
+	else
+		bin=$2/$arch/$(basename "$1" .c)
+		mkdir -p "$2/$arch"
+		root=$(krp_arch_chroot "$arch") || exit 1
+		tmp=/tmp/krp-static-$$
+		krp_sudo mkdir -p "$root$tmp"
+		krp_sudo cp "$src" "$root$tmp/"
+		krp_sudo chroot "$root" "$(krp_arch_triplet "$arch")-gcc" -O2 -static \
+			-Wall -Wextra -Werror -o "$tmp/out" "$tmp/$(basename "$1")" ||
+			{ krp_sudo rm -rf "${root:?}$tmp"; krp_die "$1: build for $arch failed"; }
+		cp "$root$tmp/out" "$bin.$$"
+		krp_sudo rm -rf "${root:?}$tmp"
+	fi
 	mv -f "$bin.$$" "$bin"
 	echo "$bin"
 }
 
-# krp_build_repro OUTDIR: the static reproducer.
-krp_build_repro() { krp_build_static scripts/ksm_rmap_repro.c "$1"; }
+# krp_build_repro OUTDIR [ARCH]: the static reproducer.
+krp_build_repro() { krp_build_static scripts/ksm_rmap_repro.c "$@"; }
 
-# krp_build_hunt OUTDIR: the static scenario generator of scripts/hunt.sh.
-krp_build_hunt() { krp_build_static scripts/ksm_rmap_hunt.c "$1"; }
+# krp_build_hunt OUTDIR [ARCH]: the static scenario generator of scripts/hunt.sh.
+krp_build_hunt() { krp_build_static scripts/ksm_rmap_hunt.c "$@"; }
 
 # krp_hunt_boot NAME OUTDIR TIMEOUT APPEND: boot kernel NAME of
 # scripts/kernels.tsv with the module and ksm_rmap_hunt in the initramfs
@@ -527,8 +727,8 @@ krp_hunt_boot() {
 	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
 	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/hunt-$name" "$root")
-	repro=$(krp_build_repro "$KRP_CACHE/bin")
-	hunt=$(krp_build_hunt "$KRP_CACHE/bin")
+	repro=$(krp_build_repro "$KRP_CACHE/bin" "$(krp_kernel_arch "$name")")
+	hunt=$(krp_build_hunt "$KRP_CACHE/bin" "$(krp_kernel_arch "$name")")
 	# a stock kernel's brd.ko, for reclaim walks (swap on a RAM disk)
 	brd=$(dirname "$vmlinuz")/brd.ko
 	[ -s "$brd" ] || brd=
@@ -542,14 +742,15 @@ krp_hunt_boot() {
 # the initramfs and the guest plan unreach (scripts/guest/plan-unreach.sh).
 # Returns krp_boot's status.
 krp_unreach_boot() {
-	local name=$1 out=$2 tmo=$3 vmlinuz kdir root ko repro prog prog2 brd
+	local name=$1 out=$2 tmo=$3 vmlinuz kdir root ko repro prog prog2 brd arch
 	local initrd=$KRP_CACHE/unreach-$1.cpio.gz
 	read -r vmlinuz kdir root <<<"$(krp_kernel "$name")"
 	[ -n "${root:-}" ] || krp_die "kernel $name is not available"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/unreach-$name" "$root")
-	repro=$(krp_build_repro "$KRP_CACHE/bin")
-	prog=$(krp_build_static tests/ksm_fork_unreachable.c "$KRP_CACHE/bin")
-	prog2=$(krp_build_static tests/ksm_migrate_unlisted.c "$KRP_CACHE/bin")
+	arch=$(krp_kernel_arch "$name")
+	repro=$(krp_build_repro "$KRP_CACHE/bin" "$arch")
+	prog=$(krp_build_static tests/ksm_fork_unreachable.c "$KRP_CACHE/bin" "$arch")
+	prog2=$(krp_build_static tests/ksm_migrate_unlisted.c "$KRP_CACHE/bin" "$arch")
 	# a stock kernel's brd.ko, for the reclaim walk (swap on a RAM disk)
 	brd=$(dirname "$vmlinuz")/brd.ko
 	[ -s "$brd" ] || brd=
@@ -584,12 +785,20 @@ krp_hunt_summary() {
 }
 
 # krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
-# module and the reproducer, as a gzipped newc cpio.
+# module and the reproducer, as a gzipped newc cpio, for the module's
+# architecture (the reproducer's if KO is an empty stand-in, else the
+# host's): busybox is chosen for it, the reproducer must match it.
 krp_initramfs() {
-	local out=$1 ko=$2 repro=$3 root
+	local out=$1 ko=$2 repro=$3 root arch rarch bb
+	arch=$(krp_elf_arch "$ko") || exit 1
+	rarch=$(krp_elf_arch "$repro") || exit 1
+	[ -n "$arch" ] || arch=${rarch:-$(krp_host_arch)}
+	[ -z "$rarch" ] || [ "$rarch" = "$arch" ] ||
+		krp_die "krp_initramfs: $repro is built for $rarch, $ko for $arch"
+	bb=$(krp_busybox "$arch") || exit 1
 	root=$(mktemp -d)
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,krp}
-	cp /bin/busybox "$root/bin/busybox"
+	cp "$bb" "$root/bin/busybox"
 	cp "$KRP_TOP"/scripts/guest/init "$root/init"
 	cp "$KRP_TOP"/scripts/guest/*.sh "$KRP_TOP"/scripts/guest/*.awk "$root/krp/"
 	cp "$ko" "$root/krp/ksm_rmap_probe.ko"
@@ -610,8 +819,10 @@ krp_guest_initrd() {
 	echo "$initrd"
 }
 
-# krp_boot VMLINUZ INITRD OUTDIR TIMEOUT APPEND: boot the guest; its console
-# goes to OUTDIR/console.log, its ttyS1 to OUTDIR/serial.txt, which is then
+# krp_boot VMLINUZ INITRD OUTDIR TIMEOUT APPEND: boot the guest with the
+# QEMU of the image's architecture (x86-64 or arm64); its console goes to
+# OUTDIR/console.log, its results port (ttyS1 on x86-64, hvc0 on arm64,
+# named to the guest as krp.port=) to OUTDIR/serial.txt, which is then
 # split into OUTDIR/<section> files.  Returns non-zero if QEMU failed or
 # timed out.
 #
@@ -634,25 +845,41 @@ krp_guest_initrd() {
 # lets other tasks preempt the walker inside the hold: max hold 0.80 ms
 # instead of 0.11 ms for 2,000 VMAs on 7.2.)
 krp_boot() {
-	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0 t0=$SECONDS
-	local -a icount=()
+	local kernel=$1 initrd=$2 out=$3 tmo=$4 append=$5 rc=0 arch t0=$SECONDS
+	local -a icount=() machine=()
+	arch=$(krp_image_arch "$kernel") || exit 1
 	mkdir -p "$out"
 	rm -f "$out"/* "$out/.times"
 	if [ -n "${KRP_ICOUNT:-}" ]; then
 		icount=(-icount "shift=$KRP_ICOUNT")
 		append="$append rcupdate.rcu_cpu_stall_suppress=1"
 	fi
-	timeout --foreground "$tmo" qemu-system-x86_64 \
-		-accel "${KRP_ACCEL:-tcg,thread=single}" "${icount[@]}" -cpu max -m 2G \
+	case $arch in
+	amd64)	# the results on the second 16550, ttyS1
+		machine=(-cpu max -smp "2,sockets=2,cores=1,threads=1"
+			-serial "file:$out/console.log" -serial "file:$out/serial.txt")
+		append="console=ttyS0 $append" ;;
+	arm64)	# virt has one PL011 (ttyAMA0) for the console; the results go
+		# to a virtio console on PCI, hvc0 (Debian's arm64 kernels have
+		# VIRTIO_PCI and VIRTIO_CONSOLE built in, VIRTIO_MMIO only as a
+		# module).  pauth-impdef: TCG's QARMA pointer authentication
+		# costs every PACIASP/AUTIASP pair of the kernel dearly
+		machine=(-M virt -cpu "max,pauth-impdef=on" -smp 2
+			-serial "file:$out/console.log"
+			-device virtio-serial-pci -chardev "file,id=krp,path=$out/serial.txt"
+			-device "virtconsole,chardev=krp")
+		append="console=ttyAMA0 krp.port=hvc0 $append" ;;
+	esac
+	timeout --foreground "$tmo" "$(krp_qemu "$arch")" \
+		-accel "${KRP_ACCEL:-tcg,thread=single}" "${icount[@]}" -m 2G \
 		-object memory-backend-ram,size=1G,id=m0 \
 		-object memory-backend-ram,size=1G,id=m1 \
-		-smp 2,sockets=2,cores=1,threads=1 \
 		-numa node,nodeid=0,memdev=m0,cpus=0 \
 		-numa node,nodeid=1,memdev=m1,cpus=1 \
+		"${machine[@]}" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=5 $append" \
+		-append "panic=-1 oops=panic loglevel=5 $append" \
 		-display none -monitor none -no-reboot \
-		-serial "file:$out/console.log" -serial "file:$out/serial.txt" \
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
 	tr -d '\r' <"$out/serial.txt" | awk -v dir="$out" '
 		/^=== BEGIN / { f = dir "/" $3; printf "" > f

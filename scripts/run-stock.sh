@@ -12,8 +12,9 @@
 #
 # usage: scripts/run-stock.sh [-h] [-k KERNELS] [-n VMAS] [-m MODE] [-d DUPS] [-f FORKS]
 #   -k KERNELS  comma list from scripts/kernels.tsv (default: its "main" set,
-#               stock-7.2,stock-7.3); e.g. stock-6.12, stock-6.1, base, v3;
-#               or the path of a built kernel tree or O= build dir (with a
+#               stock-7.2,stock-7.3); e.g. stock-6.12, stock-6.1, base, v3,
+#               stock-7.2-arm64,stock-7.3-arm64 (arm64 guests, TCG); or the
+#               path of a built x86-64 kernel tree or O= build dir (with a
 #               /: bzImage, .config, Module.symvers), e.g. ~/linux-mm/build
 #   -n VMAS     VMAs sharing the anon_vma (default 20000, the seed's case)
 #   -m MODE     split (default), fork or mremap (see scripts/ksm_rmap_repro.c)
@@ -22,6 +23,7 @@
 # examples:
 #   scripts/run-stock.sh                         # the seed's table, 7.2 vs 7.3
 #   scripts/run-stock.sh -k stock-6.12,stock-7.3 -m fork -n 5000
+#   scripts/run-stock.sh -k stock-7.2-arm64,stock-7.3-arm64   # the same on arm64
 #   scripts/run-stock.sh -k stock-7.2,$HOME/src/linux/build   # your kernel
 #   KRP_STOCK_VERSION=7.2.11+deb13-amd64 scripts/run-stock.sh   # pin a release
 # Guests run with QEMU's -icount shift=0: guest time is an instruction count
@@ -56,13 +58,13 @@ IFS=, read -r -a klist <<<"$kernels"
 
 export KRP_ICOUNT=${KRP_ICOUNT-0}
 krp_host_setup
-repro=$(krp_build_repro "$KRP_CACHE/bin")
 rows=()
 for k in "${klist[@]}"; do
 	read -r vmlinuz kdir root <<<"$(krp_kernel "$k")"
 	[ -n "${root:-}" ] || krp_die "kernel $k is not available (see above)"
 	krp_log "$k: building the module"
 	ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/$k" "$root")
+	repro=$(krp_build_repro "$KRP_CACHE/bin" "$(krp_kernel_arch "$k")")
 	out=$KRP_CACHE/stock-out/$k
 	initrd=$KRP_CACHE/main-$k.cpio.gz
 	krp_initramfs "$initrd" "$ko" "$repro"
