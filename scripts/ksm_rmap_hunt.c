@@ -1238,8 +1238,9 @@ static int print_vma(int w, unsigned long addr)
 /*
  * The class of a stuck page whose mappings maps[@i, @j) were just printed:
  * "unmergeable" if one of them lies in a VMA without VM_MERGEABLE (known,
- * kernel-wide: such a VMA never gets an rmap_item; see the README and
- * tests/ksm_fork_unreachable.c), else "new".  Prints the mappings.
+ * kernel-wide: such a VMA never gets an rmap_item; see
+ * docs/findings/unreachable.md and tests/ksm_fork_unreachable.c), else
+ * "new".  Prints the mappings.
  */
 static int stuck_class_unmergeable(int i, int j)
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# record.sh - try the README's "record with perf / trace-cmd" as a user
+# record.sh - try docs/using.md's "Record with perf / trace-cmd" as a user
 # would: Debian's perf and trace-cmd (with their shared libraries) go into
 # the guest, record ksm_rmap_probe's trace events while the reproducer
 # makes walks, and the events are compared with the module's stats.

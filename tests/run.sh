@@ -896,11 +896,12 @@ die_suite() {
 # through one process's mapping, whose other mappings have no rmap_item.
 # The kernel's outcome decides: in the two control cases the page
 # migrates and swaps out, in the three others it stays put (on every
-# kernel tried so far; a kernel that fixes it fails here, on purpose: the
-# README and the write-up must then change).  The module must call
-# exactly the stuck cases' walks incomplete, and the kernel's own ksm
-# trace events (6.7+) must show whose mappings got rmap_items: the
-# merging process's only, but both processes' in both-moved.
+# kernel tried so far; a kernel that fixes it fails here, on purpose:
+# docs/findings/unreachable.md and the write-up must then change).  The
+# module must call exactly the stuck cases' walks incomplete, and the
+# kernel's own ksm trace events (6.7+) must show whose mappings got
+# rmap_items: the merging process's only, but both processes' in
+# both-moved.
 unreach_suite() {
 	local name=$1 boot_rc=0 res w mms cases="parent both-moved parent-moved child-unmerged child"
 	tag="[unreach $name] "

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # plan-record.sh - the guest half of scripts/record.sh: record the module's
-# trace events with perf and with trace-cmd, as the README tells a user to,
+# trace events with perf and with trace-cmd, as docs/using.md tells a user to,
 # while the reproducer makes walks; and count the walks in the stats.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh

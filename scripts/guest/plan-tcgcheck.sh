@@ -5,7 +5,8 @@
 # ksm_rmap_probe: keep rmap_walk_ksm() busy on one CPU and switch a plain
 # ftrace kprobe event on anon_vma_interval_tree_iter_next on and off from
 # the other.  Under multi-threaded TCG this alone has oopsed with "int3"
-# (see README, "QEMU"); scripts boot with -accel tcg,thread=single.
+# (see docs/how-it-works.md, "QEMU"); scripts boot with
+# -accel tcg,thread=single.
 # shellcheck disable=SC1091 # /krp/lib.sh is scripts/guest/lib.sh in the guest
 . /krp/lib.sh
 
