@@ -104,10 +104,11 @@ static unsigned long krp_pure_invalid_addr[ARRAY_SIZE(krp_pure_invalid)];
 
 /*
  * Clock.  A kprobe on a call instruction is a breakpoint: its handler
- * runs in the breakpoint exception (int3 on x86-64, BRK on arm64), which
- * the kernel enters as an NMI.  So every
- * clock read is the NMI-safe one (ktime_get() is not: lockdep says so),
- * in the other handlers too, so that all times share one clock.
+ * runs in the breakpoint exception: int3 on x86-64, which the kernel
+ * enters as an NMI; BRK on arm64, entered NMI-like (ct_nmi_enter(), not
+ * in_nmi()).  So every clock read is the NMI-safe one (ktime_get() is
+ * not: lockdep says so), in the other handlers too, so that all times
+ * share one clock.
  */
 static inline u64 krp_now(void)
 {

@@ -51,6 +51,8 @@ tree=$(cd "$tree" && pwd)
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
+[ "$(krp_host_arch)" = amd64 ] ||
+	krp_die "--tree builds x86-64 kernels only, on an amd64 host (this host: $(krp_host_arch))"
 JOBS=${KRP_JOBS:-$(nproc)}
 FRAGMENT=$KRP_TOP/scripts/kernel.config
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev libssl-dev dwarves \
@@ -59,10 +61,10 @@ krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev libssl-dev dwarves \
 # What the tree is: for git, HEAD and the diff of tracked files; else every
 # file's path, size and mtime.  The key adds the patches and the configs.
 git=0
-if git -C "$tree" rev-parse --show-toplevel 2>/dev/null | grep -qxF "$tree"; then
+if git --no-optional-locks -C "$tree" rev-parse --show-toplevel 2>/dev/null | grep -qxF "$tree"; then
 	git=1
-	state() { git -C "$tree" rev-parse HEAD; git -C "$tree" diff HEAD; }
-	describe=$(git -C "$tree" describe --always --dirty 2>/dev/null || true)
+	state() { git --no-optional-locks -C "$tree" rev-parse HEAD; git --no-optional-locks -C "$tree" diff HEAD; }
+	describe=$(git --no-optional-locks -C "$tree" describe --always --dirty 2>/dev/null || true)
 else
 	if [ -e "$tree/.config" ] || [ -d "$tree/include/generated" ]; then
 		krp_die "$tree was built in place (it has .config or include/generated): run make mrproper there, or give its git tree"
@@ -95,8 +97,8 @@ rm -rf "$top"
 mkdir -p "$top/src" "$obj"
 krp_log "copying $tree into $top/src ($([ $git = 1 ] && echo 'git archive HEAD + git diff HEAD' || echo 'hard links'))"
 if [ $git = 1 ]; then
-	git -C "$tree" archive HEAD | tar -x -C "$top/src"
-	git -C "$tree" diff HEAD --binary >"$top/uncommitted.diff"
+	git --no-optional-locks -C "$tree" archive HEAD | tar -x -C "$top/src"
+	git --no-optional-locks -C "$tree" diff HEAD --binary >"$top/uncommitted.diff"
 	[ ! -s "$top/uncommitted.diff" ] ||
 		git -C "$top/src" apply "$top/uncommitted.diff" 2>/dev/null ||
 		(cd "$top/src" && patch -p1 -s -f <"$top/uncommitted.diff") ||

@@ -130,7 +130,7 @@ krp_kernel_id() {
 		krp_die "$dir is not a built kernel tree (no include/config/kernel.release: run make there, or pass its O= build directory)"
 	src=$(krp_path_source "$dir")
 	desc=
-	[ -z "$src" ] || desc=$(git -C "$src" describe --always --dirty 2>/dev/null) || desc=
+	[ -z "$src" ] || desc=$(git --no-optional-locks -C "$src" describe --always --dirty 2>/dev/null) || desc=
 	# scripts/build-tree.sh keeps the tree's git describe beside its build
 	[ -n "$desc" ] || desc=$(cat "$dir/.krp-describe" 2>/dev/null) || desc=
 	id=$rel${desc:+-$desc}
@@ -150,15 +150,16 @@ krp_path_source() {
 }
 
 # krp_path_walk DIR: the range DIR's rmap_walk_ksm() walks, read from its
-# source (full, index, v3; unknown without a source or another shape).
+# source (full, index, v3, v3-fallback: both v3's range and the whole
+# one; unknown without a source or another shape).
 krp_path_walk() {
 	local src
 	src=$(krp_path_source "$1")
 	[ -n "$src" ] || { echo unknown; return; }
 	awk '/^void rmap_walk_ksm\(/ { f = 1 } f { print } f && /^}/ { exit }' "$src/mm/ksm.c" |
-		awk '/linear_page_index/ { i = 1 } /0, ULONG_MAX/ { u = 1 }
+		awk '/linear_page_index/ { i = 1 } /ULONG_MAX/ { u = 1 }
 			/address >> PAGE_SHIFT|addr >> PAGE_SHIFT/ { v = 1 }
-			END { print i ? "index" : v ? "v3" : u ? "full" : "unknown" }'
+			END { print i ? "index" : v && u ? "v3-fallback" : v ? "v3" : u ? "full" : "unknown" }'
 }
 
 # The options the module, the guest and the workloads need; each group
@@ -394,7 +395,7 @@ krp_arch_add() {
 	[ ! -e "$root/.krp-arch-$arch" ] || return 0
 	triplet=$(krp_arch_triplet "$arch")
 	krp_log "adding $arch to the trixie chroot's dpkg, with $triplet-gcc (once)"
-	krp_sudo chroot "$root" dpkg --add-architecture "$arch"
+	krp_locked "apt-$(basename "$root")" krp_sudo chroot "$root" dpkg --add-architecture "$arch"
 	krp_locked "apt-$(basename "$root")" krp_sudo chroot "$root" apt-get update -q \
 		>"$KRP_CACHE/chroot/trixie.$arch.log" 2>&1 ||
 		krp_die "apt-get update in $root failed (see $KRP_CACHE/chroot/trixie.$arch.log)"
@@ -431,9 +432,11 @@ krp_busybox_fetch() {
 		krp_sudo chroot "$root" sh -c 'cd /tmp/krp-bb && apt-get download "$1"' \
 			sh "busybox-static:$arch" >"$KRP_CACHE/busybox-$arch.log" 2>&1 ||
 			krp_die "apt-get download busybox-static:$arch failed (see $KRP_CACHE/busybox-$arch.log)"
-		rm -rf "$dir"
-		mkdir -p "$dir"
-		dpkg-deb -x "$root"/tmp/krp-bb/*.deb "$dir"
+		# unpacked aside, renamed: others test it with -x, unlocked
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		dpkg-deb -x "$root"/tmp/krp-bb/*.deb "$dir.tmp"
+		mv "$dir.tmp" "$dir"
 		krp_sudo rm -rf "$root/tmp/krp-bb"
 		[ -x "$dir/usr/bin/busybox" ] || krp_die "no usr/bin/busybox in busybox-static:$arch"
 	fi
@@ -565,7 +568,10 @@ krp_stock_fetch() {
 			linux-image-* | linux-binary-*) dpkg-deb -x "$d" "$dir/image" ;;
 			linux-kbuild-*)	# the build tools: installed, for their libraries
 				krp_chroot_pkgs "$root" "/tmp/krp-debs/$(basename "$d")" ;;
-			*)	# keep the chroot's /lib -> usr/lib (merged /usr)
+			*)	# a -common part other flavours share may be in use
+				# by another job's build: never unpacked over
+				[ ! -d "$root/usr/src/$(basename "${d%%_*}")" ] || continue
+				# keep the chroot's /lib -> usr/lib (merged /usr)
 				dpkg-deb --fsys-tarfile "$d" |
 					krp_sudo tar -x --keep-directory-symlink -C "$root" ||
 					krp_die "cannot unpack $(basename "$d") into $root" ;;
@@ -606,10 +612,11 @@ krp_stock_brd() {
 	fi
 	case $f in
 	'') krp_log "no brd.ko for $ver: no swap tests there"; return 0 ;;
-	*.xz) xz -dc "$f" >"$dir/brd.ko" ;;
-	*.zst) zstd -qdc "$f" >"$dir/brd.ko" ;;
-	*) cp "$f" "$dir/brd.ko" ;;
+	*.xz) xz -dc "$f" >"$dir/brd.ko.tmp" ;;
+	*.zst) zstd -qdc "$f" >"$dir/brd.ko.tmp" ;;
+	*) cp "$f" "$dir/brd.ko.tmp" ;;
 	esac
+	mv -f "$dir/brd.ko.tmp" "$dir/brd.ko"	# others test it with -s, unlocked
 }
 
 # krp_build_module KDIR OUTDIR [ROOT [MAKEARGS...]]: build ksm_rmap_probe.ko
@@ -685,29 +692,30 @@ krp_checkpatch() {
 # static into OUTDIR, named after it; prints its path.  For an ARCH other
 # than the host's it is cross-built in the trixie chroot, into OUTDIR/ARCH.
 krp_build_static() {
-	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp
+	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp me=$BASHPID
 	[ -n "$arch" ] || arch=$(krp_host_arch)
 	# built aside and renamed: parallel jobs may build it at the same time
-	# while another packs it
+	# while another packs it ($BASHPID: a job is a subshell, whose $$ is
+	# its parent's)
 	if [ "$arch" = "$(krp_host_arch)" ]; then
 		bin=$2/$(basename "$1" .c)
 		mkdir -p "$2"
-		gcc -O2 -static -Wall -Wextra -Werror -o "$bin.$$" "$src" ||
+		gcc -O2 -static -Wall -Wextra -Werror -o "$bin.$me" "$src" ||
 			krp_die "$1: build failed"
 	else
 		bin=$2/$arch/$(basename "$1" .c)
 		mkdir -p "$2/$arch"
 		root=$(krp_arch_chroot "$arch") || exit 1
-		tmp=/tmp/krp-static-$$
+		tmp=/tmp/krp-static-$me
 		krp_sudo mkdir -p "$root$tmp"
 		krp_sudo cp "$src" "$root$tmp/"
 		krp_sudo chroot "$root" "$(krp_arch_triplet "$arch")-gcc" -O2 -static \
 			-Wall -Wextra -Werror -o "$tmp/out" "$tmp/$(basename "$1")" ||
 			{ krp_sudo rm -rf "${root:?}$tmp"; krp_die "$1: build for $arch failed"; }
-		cp "$root$tmp/out" "$bin.$$"
+		cp "$root$tmp/out" "$bin.$me" || krp_die "$1: cannot copy the $arch build out"
 		krp_sudo rm -rf "${root:?}$tmp"
 	fi
-	mv -f "$bin.$$" "$bin"
+	mv -f "$bin.$me" "$bin" || krp_die "$1: cannot rename $bin.$me"
 	echo "$bin"
 }
 
