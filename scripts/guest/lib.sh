@@ -86,7 +86,7 @@ victim_oracle_on() {
 		echo 'p:krp_oracle/walk rmap_walk_ksm'
 		echo 'r:krp_oracle/walk_ret rmap_walk_ksm'
 		echo "p:krp_oracle/lfirst ${_it}_first"
-		echo 'p:krp_oracle/unlock up_read sem=%di:x64'
+		echo 'p:krp_oracle/unlock up_read sem=$arg1:x64'
 		echo 'e:krp_oracle/cbegin lock/contention_begin lock=$lock_addr:x64'
 		echo 'e:krp_oracle/cend lock/contention_end lock=$lock_addr:x64'
 	} >>"$T/dynamic_events" 2>/dev/null || return 1
