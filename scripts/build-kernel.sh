@@ -23,7 +23,9 @@
 #   scripts/build-kernel.sh base-7.2 v3-7.2 v4-7.2 v3-fallback-7.2
 #   read -r _ bzimage kdir < <(scripts/build-kernel.sh v4-7.2)
 #   scripts/build-kernel.sh debug-7.2     # cold: about an hour on 2 cores
-# env: KRP_CACHE (default ~/.cache/ksm_rmap_probe), KRP_JOBS (make -j, default nproc)
+# env: KRP_CACHE (default ~/.cache/ksm_rmap_probe), KRP_JOBS (make -j, default nproc),
+#      KRP_CCACHE=0 (gcc without ccache; default: through ccache, its cache in
+#      $KRP_CACHE/ccache, shared with --tree builds)
 #
 # The source: /usr/src/linux-source-X.Y.tar.xz if the host happens to have
 # that package installed; otherwise the package's newest version in the
@@ -126,7 +128,8 @@ fragments() {
 }
 
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev \
-	libssl-dev dwarves cpio xz-utils patch perl
+	libssl-dev dwarves cpio xz-utils patch perl ccache
+krp_kmake_init
 
 # The sources: VERSION[pkg] its Debian version, TARBALL[pkg] its tarball
 # (fetched only when a tree must be unpacked), SERIES[pkg] X.Y.  The host's
@@ -322,10 +325,10 @@ prepare_tree() {
 	rm -rf "$OBJ"
 	mkdir -p "$OBJ"
 	{
-		make -C "$WORK" O="$OBJ" tinyconfig &&
+		"${KRP_KMAKE[@]}" -C "$WORK" O="$OBJ" tinyconfig &&
 			(cd "$OBJ" && "$WORK/scripts/kconfig/merge_config.sh" -m -O "$OBJ" \
 				"$OBJ/.config" "${FRAGS[@]}") &&
-			make -C "$WORK" O="$OBJ" olddefconfig
+			"${KRP_KMAKE[@]}" -C "$WORK" O="$OBJ" olddefconfig
 	} >"$KB/config.log" 2>&1 ||
 		{ tail -n 20 "$KB/config.log" >&2; krp_die "configuring the kernel failed (see $KB/config.log)"; }
 	check_fragments
@@ -363,7 +366,7 @@ build() {
 	krp_log "$v: building $PKG $VER (make -j$JOBS bzImage modules; log: $log)"
 	start=$(date +%s)
 	KBUILD_BUILD_USER=krp KBUILD_BUILD_HOST=krp \
-		make -C "$WORK" O="$OBJ" -j"$JOBS" bzImage modules >"$log" 2>&1 &
+		"${KRP_KMAKE[@]}" -C "$WORK" O="$OBJ" -j"$JOBS" bzImage modules >"$log" 2>&1 &
 	pid=$!
 	# shellcheck disable=SC2064 # expand $pid now
 	trap "kill $pid 2>/dev/null || true" EXIT

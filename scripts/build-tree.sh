@@ -18,7 +18,10 @@
 #   b=$(scripts/build-kernel.sh --tree ~/src/linux)
 #   p=$(scripts/build-kernel.sh --tree ~/src/linux --patch my-fix.patch)
 #   scripts/ab.sh -k "$b,$p" -w split,mremap   # the patch against its parent
-# env: KRP_CACHE (default ~/.cache/ksm_rmap_probe), KRP_JOBS (make -j)
+# env: KRP_CACHE (default ~/.cache/ksm_rmap_probe), KRP_JOBS (make -j),
+#      KRP_CCACHE=0 (no ccache; by default gcc runs through ccache, so a
+#      second tree, e.g. your patch after its parent, rebuilds only what
+#      differs)
 #
 # Under $KRP_CACHE/trees/KEY/ (KEY hashes the tree's content, the patches
 # and the configs): src/ (the copy the patches go to) and obj/ (the O=
@@ -56,7 +59,8 @@ tree=$(cd "$tree" && pwd)
 JOBS=${KRP_JOBS:-$(nproc)}
 FRAGMENT=$KRP_TOP/scripts/kernel.config
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev libssl-dev dwarves \
-	cpio xz-utils patch perl git
+	cpio xz-utils patch perl git ccache
+krp_kmake_init
 
 # What the tree is: for git, HEAD and the diff of tracked files; else every
 # file's path, size and mtime.  The key adds the patches and the configs.
@@ -120,10 +124,10 @@ krp_log "configuring $obj: ${config:-tinyconfig} + $FRAGMENT"
 	if [ -n "$config" ]; then
 		cp "$config" "$obj/.config"
 	else
-		make -C "$top/src" O="$obj" tinyconfig
+		"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" tinyconfig
 	fi &&
 		(cd "$obj" && "$top/src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$FRAGMENT") &&
-		make -C "$top/src" O="$obj" olddefconfig
+		"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" olddefconfig
 } >"$top/config.log" 2>&1 || { tail -n 20 "$top/config.log" >&2; krp_die "configuring failed (see $top/config.log)"; }
 miss=$(krp_config_missing "$obj/.config" module guest main)
 [ -z "$miss" ] || krp_die "after merging $FRAGMENT the config still lacks: $(echo "$miss" | tr '\n' ' ')(see $top/config.log)"
@@ -131,7 +135,7 @@ echo "$describe" >"$obj/.krp-describe"
 krp_log "building (make -j$JOBS bzImage modules; log: $top/build.log)"
 t0=$SECONDS
 KBUILD_BUILD_USER=krp KBUILD_BUILD_HOST=krp \
-	make -C "$top/src" O="$obj" -j"$JOBS" bzImage modules >"$top/build.log" 2>&1 ||
+	"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" -j"$JOBS" bzImage modules >"$top/build.log" 2>&1 ||
 	{ tail -n 30 "$top/build.log" >&2; krp_die "the build failed (see $top/build.log)"; }
 krp_log "built in $((SECONDS - t0)) s: $(cat "$obj/include/config/kernel.release")"
 echo "$obj"

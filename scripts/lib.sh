@@ -65,6 +65,24 @@ krp_need_pkgs_locked() {
 	fi
 }
 
+# krp_kmake_init: KRP_KMAKE, the make command for the kernels we build
+# (build-kernel.sh, build-tree.sh; "${KRP_KMAKE[@]}" -C SRC O=OBJ ...,
+# one process, so $! of it in the background is make's pid): gcc through
+# ccache.  The cache lives in $KRP_CACHE/ccache and hashes paths under
+# $KRP_CACHE relative to the build dir, so that two copies of one source
+# share their objects: an own kernel and the same tree given to --tree, a
+# patch and its parent.  KRP_CCACHE=0: plain gcc.
+# shellcheck disable=SC2034 # KRP_KMAKE: used by the scripts that call it
+krp_kmake_init() {
+	if [ "${KRP_CCACHE:-1}" = 0 ]; then
+		KRP_KMAKE=(make)
+		return
+	fi
+	KRP_KMAKE=(env "CCACHE_DIR=$KRP_CACHE/ccache"
+		"CCACHE_BASEDIR=$(realpath "$KRP_CACHE")" CCACHE_NOHASHDIR=1
+		"CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}" make "CC=ccache gcc")
+}
+
 # Host tools for building and booting.
 krp_host_setup() {
 	krp_need_pkgs qemu-system-x86 busybox-static cpio kmod gcc make libc6-dev \

@@ -11,8 +11,10 @@
 # usage: tests/run.sh [-h] [--full] [-k KERNELS] [-S] [-p PHASES]
 #   --full      every kernel of scripts/kernels.tsv (also the 6.12 own
 #               kernels and scanfix-7.2), the unreach boot on own kernels
-#               too, the hunt with 100 seeds (KRP_TEST_HUNT_N): for
-#               releases and before a big change; CI runs the default
+#               too, the hunt with 100 seeds (KRP_TEST_HUNT_N), 20
+#               insmod/rmmod cycles under fire on stock kernels (default 8,
+#               KRP_TEST_CYCLES; the debug kernel always 20): for releases
+#               and before a big change; CI runs the default
 #   -k KERNELS  comma list of kernels of scripts/kernels.tsv (default: its
 #               "test" set), or paths of built kernel trees (with a /: the
 #               own kernels' plan runs on them); '' for lint only
@@ -69,10 +71,14 @@ if [ "$kset" = 1 ]; then
 elif [ "$full" = 1 ]; then
 	kernels=$(krp_table | awk '{printf "%s%s", c, $1; c=","}')
 	export KRP_TEST_HUNT_N=${KRP_TEST_HUNT_N:-100}
+	cycles=${KRP_TEST_CYCLES:-20}
 else
 	kernels=$(krp_kernels_in test)
 fi
 
+# insmod/rmmod cycles under fire on stock kernels: the debug kernel (KASAN,
+# lockdep: where the unload race of 2026-12-02 showed) always runs 20
+cycles=${cycles:-${KRP_TEST_CYCLES:-8}}
 passed=0
 failed=0
 n=0
@@ -490,7 +496,8 @@ suite() {
 	krp_initramfs_extra "$initrd" "$ko" "$repro" ${rmapst:+"$rmapst"} ${brd:+"$brd"}
 	krp_log "booting $ver (TCG); phases: $phases"
 	boot_rc=0
-	krp_boot "$vmlinuz" "$initrd" "$out" 1500 "krp.plan=test krp.phases=$phases" || boot_rc=$?
+	krp_boot "$vmlinuz" "$initrd" "$out" 1500 \
+		"krp.plan=test krp.phases=$phases krp.cycles=$cycles" || boot_rc=$?
 	echo "# ${tag}guest phases (s): $(krp_phase_times "$out")"
 	eq "guest booted, ran the plan and powered off" "0 0" "$boot_rc $(cat "$out/exit" 2>/dev/null)"
 	eq "the guest runs $ver" "$ver" "$(f uname)"
@@ -652,8 +659,8 @@ suite() {
 		eq "garbage writes leave enable and count at 1" "1 1" "$(f badwrites.enable | tr '\n' ' ' | sed 's/ $//')"
 	fi
 	if want rmmod; then
-		eq "20 insmod/rmmod cycles under fire (walks on both CPUs, readers, resets)" \
-			"cycles=20 unloads_ok=20" "$(f rmmod.fire | grep -o 'cycles=[0-9]* unloads_ok=[0-9]*')"
+		eq "$cycles insmod/rmmod cycles under fire (walks on both CPUs, readers, resets)" \
+			"cycles=$cycles unloads_ok=$cycles" "$(f rmmod.fire | grep -o 'cycles=[0-9]* unloads_ok=[0-9]*')"
 		check "walkers kept migrating through the cycles ($(s rmmod.fire walker_moves) moves)" \
 			gt0 "$(s rmmod.fire walker_moves)"
 		check "the module counted walks in the cycles ($(s rmmod.fire walks_counted))" \
@@ -747,6 +754,8 @@ own_suite() {
 				grep -q 'debug_locks: *1' "$out/lockdep_stats"
 			eq "debug: no KASAN, lockdep, atomic-sleep, list or WARN report in any phase" "" \
 				"$(krp_splats "$out/dmesg_after_scan")"
+			eq "debug: 20 insmod/rmmod cycles under fire, every unload succeeded" \
+				"cycles=20 unloads_ok=20" "$(f rmmod.fire | grep -o 'cycles=[0-9]* unloads_ok=[0-9]*')"
 		else
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
 				"krp.plan=test krp.phases=split,mremap,mremapfork,events,swap,refused,race,rmapst" || boot_rc=$?
