@@ -88,6 +88,13 @@ label() {
 	full) echo before ;; index) echo after ;; *) krp_kernel_walk "$1" ;;
 	esac
 }
+# shown NAME: the release it ran, or for a kernel by path its name (the
+# release plus its tree's describe and hash: two trees may share a release)
+shown() {
+	if [ "$(krp_kernel_row "$1" | awk '{print $2}')" = path ]; then echo "$1"
+	else cat "$KRP_CACHE/stock-out/$1/uname"
+	fi
+}
 st() { krp_kv "$KRP_CACHE/stock-out/$1/$2.stats" "$3"; }
 ms() { [[ ${1:-} =~ ^[0-9]+$ ]] && awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }' || echo -; }
 first=${rows[0]}
@@ -96,7 +103,7 @@ echo "rmap_walk_ksm(), $mode: $(krp_kv "$KRP_CACHE/stock-out/$first/counted.repr
 printf '%-32s %11s %11s %11s %9s %7s %11s %9s %10s %10s\n' "" "max hold ms" iterations "addr skips" "mm skips" walks incomplete migrated "victim ms" "mprotect"
 for k in "${rows[@]}"; do
 	printf '%-32s %11.3f %11s %11s %9s %7s %11s %9s %10s %10s\n' \
-		"$(label "$k") ($(cat "$KRP_CACHE/stock-out/$k/uname"))" \
+		"$(label "$k") ($(shown "$k"))" \
 		"$(awk -v v="$(st "$k" timed max_hold_ns)" 'BEGIN {print v / 1e6}')" \
 		"$(st "$k" counted max_loop_iterations)" "$(st "$k" counted max_loop_skip_addr)" \
 		"$(st "$k" counted max_loop_skip_mm)" "$(st "$k" counted walks)" \
