@@ -702,7 +702,7 @@ suite() {
 # a patch, layout.patch being the layout test; walk: the range it walks),
 # and the what-if of the base kernel of the same source against the rest.
 own_suite() {
-	local name bz kdir line from what walk base wi plan=1
+	local name bz kdir line from what walk base wi plan=1 lacks noreclaim reclaim
 	declare -A kfrom kwhat kwalk
 	# -p hunt and/or unreach alone: those boots only, no test plan, no what-if
 	[[ ! $phases =~ ^(hunt|unreach)(,(hunt|unreach))*$ ]] || plan=0
@@ -737,6 +737,17 @@ own_suite() {
 		fi
 		ok 0 "patch applies, kernel builds (${kbz[$name]})"
 		[ "$plan" = 1 ] || continue
+		# a kernel by path may lack what parts of the plan need
+		lacks=$(krp_config_missing "${kkdir[$name]}/.config" oracle | tr '\n' ' ')
+		if [ -n "$lacks" ]; then
+			skip "the test plan (its checks compare the module with the kernel's ftrace)" \
+				"this kernel lacks ${lacks% }: merge scripts/kernel.config"
+			continue
+		fi
+		noreclaim=$(krp_config_missing "${kkdir[$name]}/.config" reclaim | tr '\n' ' ')
+		noreclaim=${noreclaim% }
+		reclaim=swap,refused,
+		[ -z "$noreclaim" ] || reclaim=
 		ko=$(krp_build_module "${kkdir[$name]}" "$KRP_CACHE/build/own-$name")
 		out=$KRP_CACHE/test-out-own-$name
 		initrd=$KRP_CACHE/test-initrd-own-$name.cpio.gz
@@ -758,7 +769,8 @@ own_suite() {
 				"cycles=20 unloads_ok=20" "$(f rmmod.fire | grep -o 'cycles=[0-9]* unloads_ok=[0-9]*')"
 		else
 			krp_boot "${kbz[$name]}" "$initrd" "$out" 900 \
-				"krp.plan=test krp.phases=split,mremap,mremapfork,events,swap,refused,race,rmapst" || boot_rc=$?
+				"krp.plan=test krp.phases=split,mremap,mremapfork,events,${reclaim}race,rmapst" ||
+				boot_rc=$?
 		fi
 		echo "# ${tag}guest phases (s): $(krp_phase_times "$out")"
 		eq "boots, runs the plan, powers off; insmod succeeds" "0 0 " \
@@ -784,9 +796,13 @@ own_suite() {
 		esac
 		check_oracle split
 		check_oracle mremap may-fail
-		check_swap "$name"
+		if [ -n "$noreclaim" ]; then
+			skip "swap, refused: reclaim walks" "this kernel lacks $noreclaim"
+		else
+			check_swap "$name"
+		fi
 		check_mremapfork "$name"
-		check_refused
+		[ -n "$noreclaim" ] || check_refused
 		check_race
 		check_rmapst "$name"
 		case ${kwalk[$name]} in
@@ -1017,9 +1033,10 @@ unreach_verdicts() {
 # brings one.  scripts/build-kernel.sh --tree builds the pristine source
 # of the table's own index-walk kernel (v4-7.2) plus that row's patch, out
 # of tree (the tree must stay untouched); the build dir then runs the own
-# kernels' whole plan by path, its walk read from its source.  And a
-# .config without KPROBES is refused before anything boots, one line
-# naming the option.
+# kernels' whole plan by path, its walk read from its source; a copy of
+# it whose .config lacks SWAP and MEMCG runs it without the reclaim
+# phases, each skip naming what is missing.  And a .config without
+# KPROBES is refused before anything boots, one line naming the option.
 path_suite() {
 	local row name src patch tree stamp obj id fake rc
 	tag="[path] "
@@ -1046,6 +1063,28 @@ path_suite() {
 	eq "its walk is read from its source: index (the patch stores the linear index)" \
 		index "$(krp_kernel_walk "$id")"
 	own_suite "$id"
+	# the same build, its .config without SWAP and MEMCG: the reclaim
+	# phases are skipped with the reason, the rest runs.  Hard links for
+	# its subdirectories, copies of its top-level files; its Makefile
+	# (which names the build dir it was made for) written anew.
+	fake=$KRP_CACHE/path-noreclaim
+	rm -rf "$fake"
+	cp -al "$obj" "$fake"
+	find "$fake" -maxdepth 1 -type f -exec sh -c 'cp -p "$1" "$1.krp" && mv -f "$1.krp" "$1"' _ {} \;
+	printf 'export KBUILD_OUTPUT = %s\ninclude %s/Makefile\n' "$fake" "$(readlink -f "$obj/source")" >"$fake/Makefile"
+	grep -vE '^CONFIG_(SWAP|MEMCG)=' "$obj/.config" >"$fake/.config"
+	touch "$stamp"
+	id=$(krp_kernel_id "$fake") || id=
+	if [ -n "$id" ]; then
+		own_suite "$id"
+		tag="[path] "
+		eq "a kernel without SWAP and MEMCG: its reclaim phases did not run" "" \
+			"$(cd "$KRP_CACHE/test-out-own-$id" && ls -d swap.* refused.* 2>/dev/null)"
+		eq "... and the build dir it was copied from was not written" "" \
+			"$(find "$obj" -newer "$stamp" | head -3)"
+	else
+		ok 1 "-k $fake (a copy without SWAP, MEMCG) is accepted"
+	fi
 	tag="[path] "
 	fake=$KRP_CACHE/path-nokprobes
 	rm -rf "$fake"
