@@ -6,7 +6,7 @@
 # DIR is never written.  Prints the build dir; pass it to -k of
 # run-stock.sh, ab.sh, hunt.sh, bench.sh or tests/run.sh.
 #
-# usage: scripts/build-kernel.sh --tree DIR [--patch FILE]... [--config FILE]
+# usage: scripts/build-kernel.sh --tree DIR [--patch FILE]... [--config FILE] [--arch ARCH]
 #   DIR            a kernel source tree: a git tree is taken as committed
 #                  (git archive HEAD) plus its uncommitted changes to
 #                  tracked files (git diff HEAD); any other tree as it is,
@@ -14,6 +14,9 @@
 #   --patch FILE   apply FILE (patch -p1) on top, in the order given
 #   --config FILE  start from FILE (e.g. your distro's config) instead of
 #                  tinyconfig; scripts/kernel.config is merged either way
+#   --arch ARCH    amd64 (default) or arm64: cross-built with Debian's
+#                  gcc-aarch64-linux-gnu, scripts/kernel-arm64.config merged
+#                  too (PL011, virtio console and PCI for QEMU's virt machine)
 # examples:
 #   b=$(scripts/build-kernel.sh --tree ~/src/linux)
 #   p=$(scripts/build-kernel.sh --tree ~/src/linux --patch my-fix.patch)
@@ -29,9 +32,10 @@
 set -euo pipefail
 
 usage() { sed -n '4,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-bad() { echo "error: $*" >&2; echo "usage: scripts/build-kernel.sh --tree DIR [--patch FILE]... [--config FILE]" >&2; exit 2; }
+bad() { echo "error: $*" >&2; echo "usage: scripts/build-kernel.sh --tree DIR [--patch FILE]... [--config FILE] [--arch amd64|arm64]" >&2; exit 2; }
 tree=
 config=
+arch=amd64
 patches=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,11 +43,13 @@ while [ $# -gt 0 ]; do
 	--tree) [ $# -ge 2 ] || bad "--tree needs a directory"; tree=$2; shift ;;
 	--patch) [ $# -ge 2 ] || bad "--patch needs a file"; patches+=("$(realpath "$2")"); shift ;;
 	--config) [ $# -ge 2 ] || bad "--config needs a file"; config=$(realpath "$2"); shift ;;
+	--arch) [ $# -ge 2 ] || bad "--arch needs amd64 or arm64"; arch=$2; shift ;;
 	*) bad "unknown argument '$1'" ;;
 	esac
 	shift
 done
 [ -n "$tree" ] || bad "no --tree DIR"
+[[ $arch =~ ^(amd64|arm64)$ ]] || bad "--arch $arch: amd64 or arm64"
 if [ ! -f "$tree/Makefile" ] || [ ! -f "$tree/mm/ksm.c" ]; then
 	bad "$tree is not a kernel source tree (no Makefile, mm/ksm.c)"
 fi
@@ -55,12 +61,21 @@ tree=$(cd "$tree" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 [ "$(krp_host_arch)" = amd64 ] ||
-	krp_die "--tree builds x86-64 kernels only, on an amd64 host (this host: $(krp_host_arch))"
+	krp_die "--tree builds on an amd64 host only (this host: $(krp_host_arch))"
 JOBS=${KRP_JOBS:-$(nproc)}
-FRAGMENT=$KRP_TOP/scripts/kernel.config
+FRAGMENTS=("$KRP_TOP/scripts/kernel.config")
+cross=()
+image=$(krp_arch_image "$arch")
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev libssl-dev dwarves \
 	cpio xz-utils patch perl git ccache
-krp_kmake_init
+if [ "$arch" = amd64 ]; then
+	krp_kmake_init
+else
+	FRAGMENTS+=("$KRP_TOP/scripts/kernel-$arch.config")
+	cross=(ARCH="$(krp_kernel_srcarch "$arch")" CROSS_COMPILE="$(krp_arch_triplet "$arch")-")
+	krp_need_pkgs "gcc-$(krp_arch_triplet "$arch")"
+	krp_kmake_init "$(krp_arch_triplet "$arch")-"
+fi
 
 # What the tree is: for git, HEAD and the diff of tracked files; else every
 # file's path, size and mtime.  The key adds the patches and the configs.
@@ -80,11 +95,13 @@ key=$({
 	state
 	for f in "${patches[@]}"; do echo "--- patch"; cat "$f"; done
 	echo "--- config"; [ -z "$config" ] || cat "$config"
-	echo "--- fragment"; cat "$FRAGMENT"
+	echo "--- fragment"; cat "${FRAGMENTS[0]}"
+	# (an amd64 key is what it was before --arch existed)
+	[ "$arch" = amd64 ] || { echo "--- arch $arch"; cat "${FRAGMENTS[@]:1}"; }
 } | sha256sum | cut -c1-12)
 top=$KRP_CACHE/trees/$key
 obj=$top/obj
-if [ -s "$obj/Module.symvers" ] && [ -s "$obj/arch/x86/boot/bzImage" ]; then
+if [ -s "$obj/Module.symvers" ] && [ -s "$obj/$image" ]; then
 	krp_log "cached: $obj"
 	echo "$obj"
 	exit 0
@@ -93,7 +110,7 @@ fi
 mkdir -p "$KRP_CACHE/trees"
 exec 8>"$KRP_CACHE/trees/.lock-$key"
 flock 8
-if [ -s "$obj/Module.symvers" ] && [ -s "$obj/arch/x86/boot/bzImage" ]; then
+if [ -s "$obj/Module.symvers" ] && [ -s "$obj/$image" ]; then
 	echo "$obj"	# built meanwhile by another caller
 	exit 0
 fi
@@ -119,23 +136,26 @@ for f in "${patches[@]}"; do
 		krp_die "$f does not apply to $tree"
 done
 
-krp_log "configuring $obj: ${config:-tinyconfig} + $FRAGMENT"
+krp_log "configuring $obj ($arch): ${config:-tinyconfig} + ${FRAGMENTS[*]}"
 {
 	if [ -n "$config" ]; then
 		cp "$config" "$obj/.config"
 	else
-		"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" tinyconfig
+		"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" "${cross[@]}" tinyconfig
 	fi &&
-		(cd "$obj" && "$top/src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$FRAGMENT") &&
-		"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" olddefconfig
+		(cd "$obj" && "$top/src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${FRAGMENTS[@]}") &&
+		"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" "${cross[@]}" olddefconfig
 } >"$top/config.log" 2>&1 || { tail -n 20 "$top/config.log" >&2; krp_die "configuring failed (see $top/config.log)"; }
-miss=$(krp_config_missing "$obj/.config" module guest main)
-[ -z "$miss" ] || krp_die "after merging $FRAGMENT the config still lacks: $(echo "$miss" | tr '\n' ' ')(see $top/config.log)"
+groups=(module guest main)
+[ "$arch" = amd64 ] || groups+=("$arch")
+miss=$(krp_config_missing "$obj/.config" "${groups[@]}")
+[ -z "$miss" ] || krp_die "after merging ${FRAGMENTS[*]} the config still lacks: $(echo "$miss" | tr '\n' ' ')(see $top/config.log)"
 echo "$describe" >"$obj/.krp-describe"
-krp_log "building (make -j$JOBS bzImage modules; log: $top/build.log)"
+krp_log "building (make -j$JOBS $(basename "$image") modules; log: $top/build.log)"
 t0=$SECONDS
 KBUILD_BUILD_USER=krp KBUILD_BUILD_HOST=krp \
-	"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" -j"$JOBS" bzImage modules >"$top/build.log" 2>&1 ||
+	"${KRP_KMAKE[@]}" -C "$top/src" O="$obj" "${cross[@]}" -j"$JOBS" "$(basename "$image")" modules \
+	>"$top/build.log" 2>&1 ||
 	{ tail -n 30 "$top/build.log" >&2; krp_die "the build failed (see $top/build.log)"; }
 krp_log "built in $((SECONDS - t0)) s: $(cat "$obj/include/config/kernel.release")"
 echo "$obj"

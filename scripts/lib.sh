@@ -65,7 +65,7 @@ krp_need_pkgs_locked() {
 	fi
 }
 
-# krp_kmake_init: KRP_KMAKE, the make command for the kernels we build
+# krp_kmake_init [CROSS_COMPILE]: KRP_KMAKE, the make command for the kernels we build
 # (build-kernel.sh, build-tree.sh; "${KRP_KMAKE[@]}" -C SRC O=OBJ ...,
 # one process, so $! of it in the background is make's pid): gcc through
 # ccache.  The cache lives in $KRP_CACHE/ccache and hashes paths under
@@ -80,7 +80,7 @@ krp_kmake_init() {
 	fi
 	KRP_KMAKE=(env "CCACHE_DIR=$KRP_CACHE/ccache"
 		"CCACHE_BASEDIR=$(realpath "$KRP_CACHE")" CCACHE_NOHASHDIR=1
-		"CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}" make "CC=ccache gcc")
+		"CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}" make "CC=ccache ${1:-}gcc")
 }
 
 # Host tools for building and booting.
@@ -104,7 +104,7 @@ krp_kernel_row() {
 	row=$(krp_table | awk -v n="$1" '$1 == n')
 	if [ -z "$row" ] && [ -L "$KRP_CACHE/paths/$1" ]; then
 		dir=$(readlink "$KRP_CACHE/paths/$1")
-		row="$1 path $dir - $(krp_path_walk "$dir") - amd64"
+		row="$1 path $dir - $(krp_path_walk "$dir") - $(krp_kdir_arch - "$dir")"
 	fi
 	[ -n "$row" ] ||
 		krp_die "unknown kernel '$1' (scripts/kernels.tsv has: $(krp_table | awk '{printf "%s%s", s, $1; s=" "}'); or give a built kernel tree's path, with a /)"
@@ -184,7 +184,8 @@ krp_path_walk() {
 # "GROUP: OPTION... | ALTERNATIVE" (one of the alternatives is enough).
 KRP_CONFIG_NEEDS='module: MODULES MODULE_UNLOAD KPROBES KRETPROBES KALLSYMS DEBUG_FS KSM
 guest: BLK_DEV_INITRD RD_GZIP DEVTMPFS TMPFS PROC_FS SYSFS BINFMT_ELF SERIAL_8250_CONSOLE|SERIAL_AMBA_PL011_CONSOLE
-main: MIGRATION ADVISE_SYSCALLS NUMA ACPI_NUMA|NUMA_EMU
+main: MIGRATION ADVISE_SYSCALLS NUMA ACPI_NUMA|NUMA_EMU|OF_NUMA
+arm64: SERIAL_AMBA_PL011_CONSOLE PCI_HOST_GENERIC VIRTIO_PCI VIRTIO_CONSOLE
 oracle: FTRACE KPROBE_EVENTS HIST_TRIGGERS
 reclaim: SWAP MEMCG BLK_DEV_RAM|ZRAM'
 
@@ -207,18 +208,21 @@ krp_config_missing() {
 # krp_path_kernel DIR: a built kernel at DIR, checked: "IMAGE KDIR -".
 # Refused, one line per missing piece or option, before anything boots.
 krp_path_kernel() {
-	local dir=$1 img miss l
-	img=$dir/arch/x86/boot/bzImage
-	[ -s "$img" ] || krp_die "$dir: no arch/x86/boot/bzImage (build it with make bzImage modules)"
+	local dir=$1 img miss l arch groups=(module guest main)
 	[ -s "$dir/.config" ] || krp_die "$dir: no .config"
+	arch=$(krp_kdir_arch - "$dir") || exit 1
+	img=$dir/$(krp_arch_image "$arch")
+	[ -s "$img" ] || krp_die "$dir: no $(krp_arch_image "$arch") (build it with make $(basename "$img") modules)"
 	[ -s "$dir/Module.symvers" ] ||
 		krp_die "$dir: no Module.symvers (make modules there first: the module is built against it)"
-	miss=$(krp_config_missing "$dir/.config" module guest main)
+	# the guest's results go to a virtio console on arm64's virt machine
+	[ "$arch" = amd64 ] || groups+=("$arch")
+	miss=$(krp_config_missing "$dir/.config" "${groups[@]}")
 	if [ -n "$miss" ]; then
 		while IFS= read -r l; do
 			echo "error: $dir/.config lacks $l" >&2
 		done <<<"$miss"
-		krp_die "kernel $dir cannot run ksm_rmap_probe's guests: merge scripts/kernel.config into its .config (scripts/kconfig/merge_config.sh -O $dir $dir/.config $KRP_TOP/scripts/kernel.config), rebuild, or use scripts/build-kernel.sh --tree"
+		krp_die "kernel $dir cannot run ksm_rmap_probe's guests: merge scripts/kernel.config$([ "$arch" = amd64 ] || echo " and scripts/kernel-$arch.config") into its .config (scripts/kconfig/merge_config.sh -O $dir $dir/.config $KRP_TOP/scripts/kernel.config$([ "$arch" = amd64 ] || echo " $KRP_TOP/scripts/kernel-$arch.config")), rebuild, or use scripts/build-kernel.sh --tree"
 	fi
 	echo "$img $dir -"
 }
@@ -245,6 +249,15 @@ krp_arch_triplet() {
 	case $1 in
 	amd64) echo x86_64-linux-gnu ;;
 	arm64) echo aarch64-linux-gnu ;;
+	*) krp_die "unsupported architecture '$1' (amd64 and arm64 only)" ;;
+	esac
+}
+
+# krp_arch_image ARCH: where a kernel build dir of ARCH has its boot image.
+krp_arch_image() {
+	case $1 in
+	amd64) echo arch/x86/boot/bzImage ;;
+	arm64) echo arch/arm64/boot/Image ;;
 	*) krp_die "unsupported architecture '$1' (amd64 and arm64 only)" ;;
 	esac
 }
@@ -671,6 +684,8 @@ krp_make_module() {
 	if [ "$arch" != "$(krp_host_arch)" ]; then
 		set -- ARCH="$(krp_kernel_srcarch "$arch")" \
 			CROSS_COMPILE="$(krp_arch_triplet "$arch")-" "$@"
+		# a kernel by path, cross-built on this host: its cross compiler
+		[ "$root" != - ] || krp_need_pkgs "gcc-$(krp_arch_triplet "$arch")"
 	fi
 	if [ "$root" = - ]; then
 		make -s -C "$kdir" M="$out" "$@" modules >"$out/build.log" 2>&1 || rc=$?

@@ -702,7 +702,9 @@ suite() {
 # a patch, layout.patch being the layout test; walk: the range it walks),
 # and the what-if of the base kernel of the same source against the rest.
 own_suite() {
-	local name bz kdir line from what walk base wi plan=1 lacks noreclaim reclaim
+	local name bz kdir line from what walk base wi plan=1 lacks noreclaim reclaim karch
+	# (check_rmapst reads rmapst: this kernel's, set below)
+	local rmapst_host=$rmapst rmapst=$rmapst
 	declare -A kfrom kwhat kwalk
 	# -p hunt and/or unreach alone: those boots only, no test plan, no what-if
 	[[ ! $phases =~ ^(hunt|unreach)(,(hunt|unreach))*$ ]] || plan=0
@@ -728,7 +730,6 @@ own_suite() {
 			kkdir[$name]=$kdir
 		done < <("$KRP_TOP/scripts/build-kernel.sh" "${built[@]}" 2>"$KRP_CACHE/build-kernel-$1.log")
 	fi
-	repro=$(krp_build_repro "$KRP_CACHE/bin")
 	for name in "$@"; do
 		tag="[own $name] "
 		if [ -z "${kbz[$name]:-}" ]; then
@@ -748,6 +749,12 @@ own_suite() {
 		noreclaim=${noreclaim% }
 		reclaim=swap,refused,
 		[ -z "$noreclaim" ] || reclaim=
+		# a kernel by path may be arm64: its reproducer; upstream's rmap
+		# selftest is built for the host only (check_rmapst says so)
+		karch=$(krp_kernel_arch "$name")
+		repro=$(krp_build_repro "$KRP_CACHE/bin" "$karch")
+		rmapst=$rmapst_host
+		[ "$karch" = "$(krp_host_arch)" ] || rmapst=
 		ko=$(krp_build_module "${kkdir[$name]}" "$KRP_CACHE/build/own-$name")
 		out=$KRP_CACHE/test-out-own-$name
 		initrd=$KRP_CACHE/test-initrd-own-$name.cpio.gz
@@ -1035,8 +1042,10 @@ unreach_verdicts() {
 # of tree (the tree must stay untouched); the build dir then runs the own
 # kernels' whole plan by path, its walk read from its source; a copy of
 # it whose .config lacks SWAP and MEMCG runs it without the reclaim
-# phases, each skip naming what is missing.  And a .config without
-# KPROBES is refused before anything boots, one line naming the option.
+# phases, each skip naming what is missing.  With --full the same tree
+# and patch cross-built for arm64 runs the plan too.  And a .config
+# without KPROBES is refused before anything boots, one line naming the
+# option.
 path_suite() {
 	local row name src patch tree stamp obj id fake rc
 	tag="[path] "
@@ -1086,6 +1095,22 @@ path_suite() {
 		ok 1 "-k $fake (a copy without SWAP, MEMCG) is accepted"
 	fi
 	tag="[path] "
+	# arm64 by path: the same tree and patch, cross-built.  A build of its
+	# own (cold: 10 minutes and more on 2 cores), so only with --full
+	if [ "$full" = 1 ] || [ "${KRP_TEST_PATH_ARM64:-0}" = 1 ]; then
+		obj=$("$KRP_TOP/scripts/build-kernel.sh" --tree "$tree" --patch "$KRP_TOP/$patch" \
+			--arch arm64 2>>"$KRP_CACHE/build-tree.log") || obj=
+		check "build-kernel.sh --tree $tree --patch $patch --arch arm64 builds it ($obj)" test -n "$obj"
+		id=
+		[ -z "$obj" ] || id=$(krp_kernel_id "$obj") || id=
+		if [ -n "$id" ]; then
+			eq "-k $obj: its architecture, read from its .config" arm64 "$(krp_kernel_arch "$id")"
+			own_suite "$id"
+			tag="[path] "
+		fi
+	else
+		skip "an arm64 kernel by path" "with --full only (its own cross build; or KRP_TEST_PATH_ARM64=1)"
+	fi
 	fake=$KRP_CACHE/path-nokprobes
 	rm -rf "$fake"
 	mkdir -p "$fake/arch/x86/boot" "$fake/include/config"
