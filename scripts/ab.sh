@@ -17,7 +17,7 @@
 #   -w WORKLOADS  comma list of split,fork,mremap,victim (default all four;
 #                 victim: split with 20,000 VMAs and a thread that keeps
 #                 taking the anon_vma lock for write, the victim)
-#   -s            add the stock Debian 6.12 kernel as one more row
+#   -s            add the table's "ab-s" set (the stock Debian 6.12 kernel)
 #   -o DIR        where ab.json, ab.svg, ab.txt and the raw guest output go
 #                 (default $KRP_CACHE/ab)
 # Guests run with -icount shift=0 (hold times are instruction counts, the
@@ -56,7 +56,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 outdir=${outdir:-$KRP_CACHE/ab}
 [ -n "$kernels" ] || kernels=$(krp_kernels_in ab)
-[ "$stock" = 0 ] || kernels="$kernels,stock-6.12"
+[ "$stock" = 0 ] || kernels="$kernels,$(krp_kernels_in ab-s)"
 kernels=$(krp_kernel_ids "$kernels") || exit 1
 mkdir -p "$outdir"
 
@@ -197,7 +197,7 @@ first=${names[0]}
 		echo "Times are QEMU TCG times: compare within this table, not with hardware."
 	fi
 	echo
-	echo "Upstream's rmap selftest (tools/testing/selftests/mm/rmap.c of linux-source-7.3,"
+	echo "Upstream's rmap selftest (tools/testing/selftests/mm/rmap.c of $(krp_source_pkg rmapst),"
 	echo "migrate fixture) in the same boot, module loaded, beside the module's verdict:"
 	printf '%-16s %-22s %-12s %-15s %6s %6s   %-8s %8s %6s\n' kernel release "migrate.ksm" "ksm_and_mremap" incompl missed swapped "swap kB" incompl
 	for name in "${names[@]}"; do

@@ -16,7 +16,8 @@
 #
 # usage: scripts/bench.sh [-h] [-k KERNEL] [-n VMAS] [-m MOVES] [-r ROUNDS]
 #                         [-c CALLS] [-W]
-#   -k KERNEL  a kernel of scripts/kernels.tsv (default stock-7.2; e.g. stock-7.3, base-7.2)
+#   -k KERNEL  a kernel of scripts/kernels.tsv (default its "bench" set, stock
+#              7.2; e.g. stock-7.3, base-7.2)
 #              or the path of a built kernel tree (with a /)
 #   -n VMAS    VMAs on the anon_vma (default 20000)
 #   -m MOVES   migrations per run, 2 walks each (default 4)
@@ -28,7 +29,7 @@
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-kernel=stock-7.2 n=20000 moves=4 rounds=3 calls=2000 ic=0 rerun=0
+kernel='' n=20000 moves=4 rounds=3 calls=2000 ic=0 rerun=0
 while getopts "hk:n:m:r:c:WR" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
@@ -49,6 +50,7 @@ done
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+[ -n "$kernel" ] || kernel=$(krp_kernels_in bench)
 kernel=$(krp_kernel_id "$kernel") || exit 1
 out=$KRP_CACHE/bench-$kernel
 if [ "$rerun" = 1 ]; then

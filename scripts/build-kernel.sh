@@ -129,7 +129,7 @@ fragments() {
 
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev \
 	libssl-dev dwarves cpio xz-utils patch perl ccache
-krp_kmake_init
+krp_kmake_init ''	# native gcc
 
 # The sources: VERSION[pkg] its Debian version, TARBALL[pkg] its tarball
 # (fetched only when a tree must be unpacked), SERIES[pkg] X.Y.  The host's

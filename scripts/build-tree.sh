@@ -69,7 +69,7 @@ image=$(krp_arch_image "$arch")
 krp_need_pkgs gcc make libc6-dev bc flex bison libelf-dev libssl-dev dwarves \
 	cpio xz-utils patch perl git ccache
 if [ "$arch" = amd64 ]; then
-	krp_kmake_init
+	krp_kmake_init ''
 else
 	FRAGMENTS+=("$KRP_TOP/scripts/kernel-$arch.config")
 	cross=(ARCH="$(krp_kernel_srcarch "$arch")" CROSS_COMPILE="$(krp_arch_triplet "$arch")-")

@@ -16,7 +16,8 @@
 #
 # usage: scripts/hunt.sh [-h] [-k KERNELS] [-s FIRST_SEED] [-n SCENARIOS |
 #                        -t SECONDS] [-f FIXED] [-w WALK]
-#   -k KERNELS  comma list of scripts/kernels.tsv names (default v3-7.2,base-7.2)
+#   -k KERNELS  comma list of scripts/kernels.tsv names (default its "hunt"
+#               set: the pristine 7.2 build and v3, whose misses it finds)
 #               or paths of built kernel trees (with a /)
 #   -s SEED     first seed (default 1); seeds SEED, SEED+1, ...
 #   -n N        random scenarios per kernel (default 20)
@@ -42,7 +43,7 @@
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-kernels=v3-7.2,base-7.2 seed=1 n=20 t=0 fixed=hugh,hugh-pre walk=migrate
+kernels='' seed=1 n=20 t=0 fixed=hugh,hugh-pre walk=migrate
 while getopts "hk:s:n:t:f:w:" opt; do
 	case $opt in
 	h) usage; exit 0 ;;
@@ -62,6 +63,7 @@ done
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+[ -n "$kernels" ] || kernels=$(krp_kernels_in hunt)
 kernels=$(krp_kernel_ids "$kernels") || exit 1
 IFS=, read -r -a klist <<<"$kernels"
 krp_host_setup

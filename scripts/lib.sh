@@ -94,7 +94,17 @@ krp_host_setup() {
 KRP_TABLE=$KRP_TOP/scripts/kernels.tsv
 
 # krp_table: the table's rows, "name kind from what walk sets arch".
-krp_table() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE"; }
+krp_table() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE" | awk '$2 != "source"'; }
+
+# krp_source_pkg USE: the linux-source package the table's source rows
+# give for USE (checkpatch, selftests, rmapst).
+krp_source_pkg() {
+	local p
+	p=$(grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE" |
+		awk -v u="$1" '$2 == "source" && "," $6 "," ~ "," u "," {print $4; exit}')
+	[ -n "$p" ] || krp_die "scripts/kernels.tsv has no source row for $1"
+	echo "$p"
+}
 
 # krp_kernel_row NAME: NAME's row, or die naming the known kernels.  A
 # kernel given by path has the row "ID path DIR - WALK - amd64"
@@ -332,14 +342,14 @@ krp_kernels_in() {
 }
 
 # krp_source_suite PKG: the Debian suite whose chroot fetches linux-source
-# package PKG (scripts/build-kernel.sh): 6.x from bookworm, later series
-# from trixie-backports.
+# package PKG (scripts/build-kernel.sh, rmap-selftest.sh): the "from" of
+# its source row in the table.
 krp_source_suite() {
-	case $1 in
-	linux-source-6.*) echo bookworm ;;
-	linux-source-*) echo trixie-backports ;;
-	*) krp_die "$1 is not a linux-source package" ;;
-	esac
+	local s
+	s=$(grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE" |
+		awk -v p="$1" '$2 == "source" && $4 == p {print $3; exit}')
+	[ -n "$s" ] || krp_die "$1: scripts/kernels.tsv has no source row for it"
+	echo "$s"
 }
 
 # ---- Debian chroots that build modules for Debian's stock kernels ----
@@ -705,17 +715,20 @@ krp_make_module() {
 	echo "$out/$ko"
 }
 
-# krp_checkpatch: path of checkpatch.pl from linux-source-6.12 (installed
-# and unpacked, just the files checkpatch reads, on first use).
+# krp_checkpatch: path of checkpatch.pl from the table's "checkpatch"
+# source, a package of the host's own release (installed and unpacked,
+# just the files checkpatch reads, on first use).
 krp_checkpatch() {
-	local dir=$KRP_CACHE/checkpatch tarball=/usr/src/linux-source-6.12.tar.xz
+	local dir=$KRP_CACHE/checkpatch pkg tarball
 	if [ ! -x "$dir/scripts/checkpatch.pl" ]; then
-		krp_need_pkgs linux-source-6.12 perl
+		pkg=$(krp_source_pkg checkpatch)
+		tarball=/usr/src/$pkg.tar.xz
+		krp_need_pkgs "$pkg" perl
 		mkdir -p "$dir"
 		tar -xJf "$tarball" -C "$dir" --strip-components=1 \
-			linux-source-6.12/scripts/checkpatch.pl \
-			linux-source-6.12/scripts/spelling.txt \
-			linux-source-6.12/scripts/const_structs.checkpatch ||
+			"$pkg/scripts/checkpatch.pl" \
+			"$pkg/scripts/spelling.txt" \
+			"$pkg/scripts/const_structs.checkpatch" ||
 			krp_die "cannot unpack checkpatch.pl from $tarball"
 	fi
 	echo "$dir/scripts/checkpatch.pl"

@@ -33,8 +33,9 @@ add_binaries() {
 
 krp_host_setup
 krp_need_pkgs linux-perf trace-cmd
-read -r vmlinuz kdir root ver <<<"$(krp_stock_kernel stock-6.12)"
-[ -n "${ver:-}" ] || krp_die "stock-6.12 is not available"
+k=$(krp_kernels_in record)
+read -r vmlinuz kdir root ver <<<"$(krp_stock_kernel "$k")"
+[ -n "${ver:-}" ] || krp_die "$k is not available"
 ko=$(krp_build_module "$kdir" "$KRP_CACHE/build/record-$ver" "$root")
 repro=$(krp_build_repro "$KRP_CACHE/bin")
 out=$KRP_CACHE/record-out

@@ -60,7 +60,8 @@ done
 
 ST=$KRP_CACHE/selftests
 BIN=$ST/bin
-SERIES=7.3
+PKG=$(krp_source_pkg rmapst)
+SERIES=${PKG#linux-source-}
 # Inside the chroot.
 TARBALL=/usr/src/linux-source-$SERIES.tar.xz
 SRC=/build/linux-$SERIES
@@ -71,7 +72,7 @@ in_root() { krp_sudo chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HO
 # src_unpack: the files `make headers` and the mm selftests' Makefile need, from
 # linux-source-7.3's tarball into $SRC in the chroot (once).
 src_unpack() {
-	local top=linux-source-$SERIES
+	local top=$PKG
 	[ -e "$ROOT$SRC/.unpacked" ] && return 0
 	krp_log "unpacking the mm selftests and the uapi headers from $TARBALL"
 	rm -rf "${ROOT:?}$SRC"
@@ -102,8 +103,8 @@ src_headers() {
 # with USERLDFLAGS=-static; the compiler line is in $ST/rmap.log.
 build_rmap() {
 	local mm=$SRC/tools/testing/selftests/mm out=/build/out ver
-	ROOT=$(krp_chroot trixie-backports)
-	krp_chroot_pkgs "$ROOT" gcc make libc6-dev libnuma-dev binutils xz-utils "linux-source-$SERIES"
+	ROOT=$(krp_chroot "$(krp_source_suite "$PKG")")
+	krp_chroot_pkgs "$ROOT" gcc make libc6-dev libnuma-dev binutils xz-utils "$PKG"
 	mkdir -p "$ST" "$BIN"
 	src_unpack
 	src_headers

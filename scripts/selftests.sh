@@ -90,7 +90,8 @@ done
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-TARBALL=/usr/src/linux-source-6.12.tar.xz
+PKG=$(krp_source_pkg selftests)
+TARBALL=/usr/src/$PKG.tar.xz
 ST=$KRP_CACHE/selftests
 SRC=$ST/src
 BIN=$ST/bin
@@ -107,12 +108,12 @@ LDLIBS=(-lrt -lpthread -lm)
 declare -A EXTRA_LIBS=([ksm_tests]=-lnuma [ksm_functional_tests]="")
 
 # st_unpack: the files the selftests and `make headers` need, from the
-# tarball of linux-source-6.12 into $SRC (once).
+# tarball of $PKG (the table's "selftests" source) into $SRC (once).
 st_unpack() {
-	local top=linux-source-6.12
+	local top=$PKG
 	[ -e "$SRC/.unpacked" ] && return 0
-	krp_need_pkgs linux-source-6.12 xz-utils
-	[ -r "$TARBALL" ] || krp_die "$TARBALL missing although linux-source-6.12 is installed"
+	krp_need_pkgs "$PKG" xz-utils
+	[ -r "$TARBALL" ] || krp_die "$TARBALL missing although $PKG is installed"
 	krp_log "unpacking the mm selftests and the uapi headers from $TARBALL"
 	rm -rf "$SRC"
 	mkdir -p "$SRC"
@@ -132,7 +133,7 @@ st_unpack() {
 # is 6.1, without PAGEMAP_SCAN, which vm_util.c needs).
 st_headers() {
 	[ -e "$SRC/.headers" ] && return 0
-	krp_log "make headers (uapi headers of linux-source-6.12)"
+	krp_log "make headers (uapi headers of $PKG)"
 	make -s -C "$SRC" -j"$(nproc)" ARCH=x86 headers >"$ST/headers.log" 2>&1 ||
 		{ tail -n 20 "$ST/headers.log" >&2; krp_die "make headers failed (see $ST/headers.log)"; }
 	grep -q PAGEMAP_SCAN "$SRC/usr/include/linux/fs.h" ||
@@ -169,7 +170,7 @@ st_build() {
 	st_unpack
 	st_headers
 	for t in "${need[@]}"; do st_build_one "$t"; done
-	dpkg-query -W -f='linux-source-6.12 ${Version}\n' linux-source-6.12 >"$BIN/SOURCE"
+	dpkg-query -W -f="$PKG \${Version}\n" "$PKG" >"$BIN/SOURCE"
 }
 
 st_build
@@ -316,8 +317,9 @@ compare3() {
 }
 
 krp_host_setup
-read -r vmlinuz kdir root ver <<<"$(krp_stock_kernel stock-6.12)" || true
-[ -n "${ver:-}" ] || krp_die "no stock 6.12 kernel to boot (see the messages above)"
+k=$(krp_kernels_in selftests)
+read -r vmlinuz kdir root ver <<<"$(krp_stock_kernel "$k")" || true
+[ -n "${ver:-}" ] || krp_die "no $k kernel to boot (see the messages above)"
 ko=$(krp_build_module "$kdir" "$ST/build/$ver" "$root")
 repro=$(krp_build_repro "$ST/repro")
 initrd=$ST/initrd.cpio.gz

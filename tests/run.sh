@@ -439,7 +439,7 @@ check_rmapst() {
 		ksm=skip note=" (migrate.ksm skips itself: no PR_SET_MEMORY_MERGE before 6.4)"
 	fi
 	v=$(awk '{printf "%s%s=%s", s, $1, $2; s=" "}' "$out/rmapst.times" 2>/dev/null)
-	eq "rmap selftest (linux-source-7.3, migrate fixture, module loaded): verdicts$note" \
+	eq "rmap selftest ($(krp_source_pkg rmapst), migrate fixture, module loaded): verdicts$note" \
 		"migrate.anon=ok migrate.shm=ok migrate.file=ok migrate.ksm=$ksm migrate.ksm_and_mremap=$want" "$v"
 	miss=$(s rmapst.stats incomplete_walks)
 	unl=$(s rmapst.stats unlisted_walks)
