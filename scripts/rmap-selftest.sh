@@ -15,8 +15,10 @@
 # scripts/guest/plan-rmapst.sh (no module loaded) and prints the verdict
 # of every test of the migrate fixture, and its seconds, per kernel and run.
 #
-# usage: scripts/rmap-selftest.sh [-h] [-f] [-n RUNS] [-r|--run KERNEL]...
+# usage: scripts/rmap-selftest.sh [-h] [-f] [--arch ARCH] [-n RUNS] [-r|--run KERNEL]...
 #   -f         rebuild the binary even if it is cached
+#   --arch A   build it for Debian architecture A (default the host's; arm64:
+#              cross-built in the same chroot, into $KRP_CACHE/selftests/bin/arm64/)
 #   -r KERNEL  boot KERNEL and run the selftest (repeatable); KERNEL is a
 #              name of scripts/kernels.tsv (stock-7.3, base, v3, ...) or
 #              the path of a bzImage/vmlinuz
@@ -34,11 +36,17 @@ usage() { sed -n '4,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 bad_usage() { echo "error: $*; see scripts/rmap-selftest.sh -h" >&2; exit 2; }
 force=0
 runs=2
+arch=
 kernels=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	-f) force=1 ;;
+	--arch)
+		[ $# -ge 2 ] || bad_usage "--arch needs amd64 or arm64"
+		arch=$2
+		shift
+		;;
 	-n)
 		[ $# -ge 2 ] || bad_usage "-n needs a number"
 		runs=$2
@@ -62,9 +70,18 @@ ST=$KRP_CACHE/selftests
 BIN=$ST/bin
 PKG=$(krp_source_pkg rmapst)
 SERIES=${PKG#linux-source-}
-# Inside the chroot.
+[ -n "$arch" ] || arch=$(krp_host_arch)
+SRCARCH=$(krp_kernel_srcarch "$arch")
+# Inside the chroot: a tree per architecture (make headers writes into it).
 TARBALL=/usr/src/linux-source-$SERIES.tar.xz
 SRC=/build/linux-$SERIES
+CROSS=()
+if [ "$arch" != "$(krp_host_arch)" ]; then
+	[ ${#kernels[@]} = 0 ] || bad_usage "--run boots kernels of the host's architecture only"
+	BIN=$BIN/$arch
+	SRC=$SRC-$arch
+	CROSS=(ARCH="$SRCARCH" CROSS_COMPILE="$(krp_arch_triplet "$arch")-")
+fi
 
 # in_root CMD...: run CMD in the chroot.
 in_root() { krp_sudo chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "$@"; }
@@ -79,7 +96,7 @@ src_unpack() {
 	mkdir -p "$ROOT$SRC"
 	tar -xJf "$ROOT$TARBALL" -C "$ROOT$SRC" --strip-components=1 --wildcards \
 		"$top/Makefile" "$top/Kbuild" "$top/Kconfig" "$top/scripts/*" \
-		"$top/arch/x86/*" "$top/include/*" "$top/usr/*" "$top/tools/include/*" \
+		"$top/arch/$SRCARCH/*" "$top/include/*" "$top/usr/*" "$top/tools/include/*" \
 		"$top/tools/testing/selftests/lib.mk" \
 		"$top/tools/testing/selftests/kselftest*" \
 		"$top/tools/testing/selftests/mm/*" "$top/mm/gup_test.h" \
@@ -93,8 +110,8 @@ src_unpack() {
 src_headers() {
 	[ -e "$ROOT$SRC/.headers" ] && return 0
 	krp_log "make headers (uapi headers of linux-source-$SERIES)"
-	in_root make -s -C "$SRC" -j"$(nproc)" ARCH=x86 headers >"$ST/rmap-headers.log" 2>&1 ||
-		{ tail -n 20 "$ST/rmap-headers.log" >&2; krp_die "make headers failed (see $ST/rmap-headers.log)"; }
+	in_root make -s -C "$SRC" -j"$(nproc)" ARCH="$SRCARCH" headers >"$ST/rmap-headers-$arch.log" 2>&1 ||
+		{ tail -n 20 "$ST/rmap-headers-$arch.log" >&2; krp_die "make headers failed (see $ST/rmap-headers-$arch.log)"; }
 	touch "$ROOT$SRC/.headers"
 }
 
@@ -102,26 +119,32 @@ src_headers() {
 # (its CFLAGS, -no-pie, vm_util.c and the other helpers, rmap's -lnuma)
 # with USERLDFLAGS=-static; the compiler line is in $ST/rmap.log.
 build_rmap() {
-	local mm=$SRC/tools/testing/selftests/mm out=/build/out ver
+	local mm=$SRC/tools/testing/selftests/mm out=/build/out-$arch ver numa=libnuma-dev
 	ROOT=$(krp_chroot "$(krp_source_suite "$PKG")")
-	krp_chroot_pkgs "$ROOT" gcc make libc6-dev libnuma-dev binutils xz-utils "$PKG"
+	if [ "$arch" != "$(krp_host_arch)" ]; then
+		# the same chroot with $arch in its dpkg and the cross compiler
+		[ "$(krp_arch_chroot "$arch")" = "$ROOT" ] ||
+			krp_die "the $arch cross compiler lives in another chroot than $ROOT"
+		numa=libnuma-dev:$arch
+	fi
+	krp_chroot_pkgs "$ROOT" gcc make libc6-dev "$numa" binutils xz-utils "$PKG"
 	mkdir -p "$ST" "$BIN"
 	src_unpack
 	src_headers
-	krp_log "building static rmap with tools/testing/selftests/mm/Makefile"
+	krp_log "building static rmap ($arch) with tools/testing/selftests/mm/Makefile"
 	rm -rf "${ROOT:?}$out"
 	mkdir -p "$ROOT$out"
-	in_root make -C "$mm" V=1 OUTPUT="$out" USERLDFLAGS=-static "$out/rmap" \
-		>"$ST/rmap.log" 2>&1 ||
-		{ tail -n 30 "$ST/rmap.log" >&2; krp_die "building rmap failed (see $ST/rmap.log)"; }
+	in_root make -C "$mm" V=1 OUTPUT="$out" USERLDFLAGS=-static "${CROSS[@]}" "$out/rmap" \
+		>"$ST/rmap-$arch.log" 2>&1 ||
+		{ tail -n 30 "$ST/rmap-$arch.log" >&2; krp_die "building rmap failed (see $ST/rmap-$arch.log)"; }
 	if readelf -lW "$ROOT$out/rmap" | grep -q 'Requesting program interpreter'; then
 		krp_die "$ROOT$out/rmap is not static"
 	fi
 	cp "$ROOT$out/rmap" "$BIN/rmap.tmp"
 	mv "$BIN/rmap.tmp" "$BIN/rmap"
 	# shellcheck disable=SC2016 # dpkg-query's ${Version}
-	ver=$(in_root dpkg-query -W -f='${Version}' "linux-source-$SERIES")
-	echo "linux-source-$SERIES $ver" >"$BIN/rmap.SOURCE"
+	ver=$(in_root dpkg-query -W -f='${Version}' "$PKG")
+	echo "$PKG $ver" >"$BIN/rmap.SOURCE"
 }
 
 if [ "$force" = 1 ] || [ ! -x "$BIN/rmap" ]; then
