@@ -1055,7 +1055,7 @@ unreach_verdicts() {
 # without KPROBES is refused before anything boots, one line naming the
 # option.
 path_suite() {
-	local row name src patch tree stamp obj id fake rc
+	local row name src patch tree stamp obj aobj id fake rc
 	tag="[path] "
 	row=$(krp_table | awk '$2 == "own" && $5 == "index" && $4 ~ /^patches\// {print; exit}')
 	read -r name _ src patch _ <<<"$row"
@@ -1106,13 +1106,13 @@ path_suite() {
 	# arm64 by path: the same tree and patch, cross-built.  A build of its
 	# own (cold: 10 minutes and more on 2 cores), so only with --full
 	if [ "$full" = 1 ] || [ "${KRP_TEST_PATH_ARM64:-0}" = 1 ]; then
-		obj=$("$KRP_TOP/scripts/build-kernel.sh" --tree "$tree" --patch "$KRP_TOP/$patch" \
-			--arch arm64 2>>"$KRP_CACHE/build-tree.log") || obj=
-		check "build-kernel.sh --tree $tree --patch $patch --arch arm64 builds it ($obj)" test -n "$obj"
+		aobj=$("$KRP_TOP/scripts/build-kernel.sh" --tree "$tree" --patch "$KRP_TOP/$patch" \
+			--arch arm64 2>>"$KRP_CACHE/build-tree.log") || aobj=
+		check "build-kernel.sh --tree $tree --patch $patch --arch arm64 builds it ($aobj)" test -n "$aobj"
 		id=
-		[ -z "$obj" ] || id=$(krp_kernel_id "$obj") || id=
+		[ -z "$aobj" ] || id=$(krp_kernel_id "$aobj") || id=
 		if [ -n "$id" ]; then
-			eq "-k $obj: its architecture, read from its .config" arm64 "$(krp_kernel_arch "$id")"
+			eq "-k $aobj: its architecture, read from its .config" arm64 "$(krp_kernel_arch "$id")"
 			own_suite "$id"
 			tag="[path] "
 		fi
