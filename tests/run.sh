@@ -33,7 +33,7 @@
 # once, our own kernels build in the background meanwhile; each job's time
 # is printed after its results ("# time: NAME: N s").
 # examples:
-#   tests/run.sh                      # what CI runs (cold: about 35 minutes)
+#   tests/run.sh                      # what CI runs (cold: 41 min on 2026-12-05)
 #   tests/run.sh -k stock-7.3 -S      # one kernel, no selftests
 #   tests/run.sh -k v3-7.2 -S -p hunt # the hunt boot of an own kernel
 # env: KRP_STOCK_VERSION="RELEASE ..." pins stock kernels,
