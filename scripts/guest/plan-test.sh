@@ -99,16 +99,17 @@ fi
 
 if want stat && [ -x /krp/ksm-rmap-stat ]; then
 	# scripts/ksm-rmap-stat on the live module, under busybox: a table and
-	# JSON lines every second while a workload with a victim runs, both
+	# JSON lines every 0.2 and 0.1 s while a workload with a victim runs
+	# (about half a second: several intervals share its walks), both
 	# ended by SIGTERM once it is over (the last, partial interval), so
 	# their deltas must add up to the stats after minus before; then
 	# --prom once, beside the stats it must equal, and -n 2
 	stats_reset
 	section stat.before cat "$D/stats.json"
 	section stat.hist_before cat "$D/hist"
-	/krp/ksm-rmap-stat -i 1 >/tmp/stat.txt 2>&1 &
+	/krp/ksm-rmap-stat -i 0.2 >/tmp/stat.txt 2>&1 &
 	_st=$!
-	/krp/ksm-rmap-stat -i 1 -j >/tmp/stat.jsonl 2>&1 &
+	/krp/ksm-rmap-stat -i 0.1 -j >/tmp/stat.jsonl 2>&1 &
 	_sj=$!
 	# each has read its first snapshot once it has reported an interval
 	wait_for /tmp/stat.txt ' walks '
