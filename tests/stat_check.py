@@ -10,11 +10,15 @@
 # after it (ended by SIGTERM), so the sums of its interval deltas must be
 # the stats after minus before, exactly; its Prometheus file is parsed
 # with Debian's python3-prometheus-client and must equal the stats read
-# right after it.
+# right after it.  Then, on the host, on copies of those files: the
+# errors, and a reset.
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import threading
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -182,3 +186,60 @@ check("--prom: the histograms (hold, victim wait, iterations) equal hist: cumula
 check("-i 1 -n 2: two reports, exit 0", "2 rc=0",
       f"{len(re.findall(r'^[0-9:]{8}  ', text('stat.n2'), re.M))} "
       f"{(re.findall(r'^rc=.*', text('stat.n2'), re.M) or ['no rc'])[-1]}")
+
+# On the host, on copies of the files captured above: the clear errors
+# (one line on stderr, exit 1), and a reset between two snapshots, fed
+# through FIFOs in the order the tool reads them (no clock involved).
+
+tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "ksm-rmap-stat")
+
+
+def run(args):
+    p = subprocess.run(["sh", tool] + args, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+with tempfile.TemporaryDirectory() as d:
+    files = {"stats.json": text("stat.after"), "hist": text("stat.hist"), "walks": text("stat.walks")}
+    for name, broken, why in (("stats.json", lambda t: t.replace('"walks": ', '"walks": x', 1), "a value"),
+                              ("hist", lambda t: "# another header\n" + t, "the header"),
+                              ("walks", lambda t: t.replace("seq pid", "seq tid", 1), "the header")):
+        for n, t in files.items():
+            with open(os.path.join(d, n), "w") as f:
+                f.write(broken(t) if n == name else t)
+        rc, so, se = run(["-d", d, "-n", "1", "-i", "0.01"])
+        check(f"host: {name} of an unknown format ({why}): exit 1, one line on stderr naming it, nothing on stdout",
+              "1 1 yes 0", f"{rc} {len(se.splitlines())} "
+              f"{'yes' if f'{d}/{name}: unknown format' in se else 'no: ' + se} {len(so)}")
+    rc, so, se = run(["-d", os.path.join(d, "none")])
+    check("host: a directory that is not there: exit 1, one line on stderr", "1 1", f"{rc} {len(se.splitlines())}")
+    rc, so, se = run(["-i", "x"])
+    check("host: -i x: exit 1, one line on stderr", "1 1", f"{rc} {len(se.splitlines())}")
+
+    # reset: the second snapshot is the first one's "before" (counters back)
+    for n in files:
+        os.remove(os.path.join(d, n))
+        os.mkfifo(os.path.join(d, n))
+    snaps = [{"stats.json": text("stat.after"), "hist": text("stat.hist"), "walks": text("stat.walks")},
+             {"stats.json": text("stat.before"), "hist": text("stat.hist_before"), "walks": "seq pid caller mapcount passes loops iterations skip_addr skip_mm hits missed max_hold_ns walk_ns victims victim_max_ns victim tree_vmas tree_owner end comm\n"}]
+
+    def feed():
+        for s in snaps:
+            for n in ("stats.json", "hist", "walks", "stats.json"):
+                path = os.path.join(d, n)
+                with open(path, "w") as f:
+                    # a reader has it open: the next open must find a
+                    # new FIFO, not this one (or it would read on)
+                    os.unlink(path)
+                    os.mkfifo(path)
+                    f.write(s[n])
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    rc, so, se = run(["-d", d, "-n", "1", "-i", "0.01", "-j"])
+    t.join(5)
+    try:
+        j = json.loads(so.splitlines()[-1])
+    except (ValueError, IndexError):
+        j = {}
+    check("host: counters that went back (a reset between two reads): the interval says reset, no negative count",
+          "0 True no", f"{rc} {j.get('reset')} {'yes' if re.search(r': -[0-9]', so) else 'no'}")

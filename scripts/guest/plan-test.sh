@@ -100,7 +100,7 @@ fi
 if want stat && [ -x /krp/ksm-rmap-stat ]; then
 	# scripts/ksm-rmap-stat on the live module, under busybox: a table and
 	# JSON lines every 0.2 and 0.1 s while a workload with a victim runs
-	# (about half a second: several intervals share its walks), both
+	# (about a second: several intervals share its walks), both
 	# ended by SIGTERM once it is over (the last, partial interval), so
 	# their deltas must add up to the stats after minus before; then
 	# --prom once, beside the stats it must equal, and -n 2
@@ -114,7 +114,7 @@ if want stat && [ -x /krp/ksm-rmap-stat ]; then
 	# each has read its first snapshot once it has reported an interval
 	wait_for /tmp/stat.txt ' walks '
 	wait_for /tmp/stat.jsonl '"walks"'
-	section stat.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 4 --victim
+	section stat.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 8 --victim
 	section stat.after cat "$D/stats.json"
 	section stat.hist cat "$D/hist"
 	section stat.walks cat "$D/walks"
