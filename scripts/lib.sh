@@ -839,7 +839,7 @@ krp_hunt_summary() {
 }
 
 # krp_initramfs OUT KO REPRO: busybox userland, the guest scripts, the
-# module and the reproducer, as a gzipped newc cpio, for the module's
+# module, the reproducer and scripts/ksm-rmap-stat, as a gzipped newc cpio, for the module's
 # architecture (the reproducer's if KO is an empty stand-in, else the
 # host's): busybox is chosen for it, the reproducer must match it.
 krp_initramfs() {
@@ -857,7 +857,8 @@ krp_initramfs() {
 	cp "$KRP_TOP"/scripts/guest/*.sh "$KRP_TOP"/scripts/guest/*.awk "$root/krp/"
 	cp "$ko" "$root/krp/ksm_rmap_probe.ko"
 	cp "$repro" "$root/krp/ksm_rmap_repro"
-	chmod +x "$root/init" "$root/krp/"*.sh "$root/krp/ksm_rmap_repro"
+	cp "$KRP_TOP"/scripts/ksm-rmap-stat "$root/krp/"
+	chmod +x "$root/init" "$root/krp/"*.sh "$root/krp/ksm_rmap_repro" "$root/krp/ksm-rmap-stat"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 	rm -rf "$root"
 }

@@ -20,7 +20,7 @@
 #               own kernels' plan runs on them); '' for lint only
 #   -S          skip the kernel's KSM selftests (scripts/selftests.sh)
 #   -p PHASES   only these guest phases on stock kernels (comma list: split,
-#               fork,mremap,mremapfork,victim,concurrent,big,events,timing,
+#               fork,mremap,mremapfork,victim,stat,concurrent,big,events,timing,
 #               control,rmmod,swap,refused,race,rmapst,unknown; hunt:
 #               a boot of its own, also on base-7.2, v3-7.2, v4-7.2 and
 #               v3-fallback-7.2; unreach: a boot of its own with
@@ -138,7 +138,7 @@ eq "checkpatch.pl --strict: no errors, warnings or checks in the module (and tes
 	"$(cd "$KRP_TOP"; perl "$cp" --no-tree --strict --terse -f "${KRP_SOURCES[@]:0:3}" tests/krp_die/krp_die.c 2>&1 | grep -E 'ERROR|WARNING|CHECK')"
 eq "shellcheck: scripts and tests clean" "" \
 	"$(cd "$KRP_TOP" && { shellcheck -x tests/run.sh scripts/*.sh .ci/run
-		shellcheck -s sh scripts/guest/*.sh scripts/guest/init; } 2>&1 | head -20)"
+		shellcheck -s sh scripts/guest/*.sh scripts/guest/init scripts/ksm-rmap-stat; } 2>&1 | head -20)"
 
 # sparse_parses ROOT KDIR: can the chroot's sparse parse these headers?
 # Linux 7.x headers use __typeof_unqual__, which Debian's newest sparse
@@ -324,6 +324,25 @@ check_victimrt() {
 	fi
 	check "victim-rt: the longest wait ($w ns, $(s $st victim_waits) waits) lies inside the victim's own longest call (${m:-?} ns: $(awk -v m="${m:-0}" -v w="${w:-0}" 'BEGIN { print m - w }') ns more; its cheapest call ${own:-?} ns)" \
 		test "${w:-x}" -gt 0 -a "${w:-x}" -le "${m:-0}"
+}
+
+# check_stat RANGE: scripts/ksm-rmap-stat ran in the guest on the live
+# module (busybox) around a workload; tests/stat_check.py compares its
+# table, JSON lines and Prometheus file (parsed by Debian's
+# python3-prometheus-client) with the stats captured around it.
+check_stat() {
+	local name exp seen res rc=0
+	if [ ! -f "$out/stat.txt" ]; then
+		ok 1 "stat: ksm-rmap-stat ran in the guest" "no section stat.txt"
+		return
+	fi
+	krp_need_pkgs python3-prometheus-client
+	res=$(/usr/bin/python3 "$KRP_TOP/tests/stat_check.py" "$out" "$ver" "$1" 2>&1) || rc=$?
+	eq "stat: tests/stat_check.py ran (exit 0)" "0" \
+		"$rc$([ "$rc" = 0 ] || printf ': %s' "$(tail -1 <<<"$res")")"
+	while IFS='|' read -r name exp seen; do
+		eq "stat: $name" "$exp" "$seen"
+	done < <(grep '|.*|' <<<"$res")
 }
 
 # check_mremapfork KERNEL: the mremap shape with a child forked before the
@@ -691,6 +710,7 @@ suite() {
 		eq "nothing left loaded after the refused loads" "0" "$(f unknown.loaded)"
 	fi
 	! want victim || check_victim
+	! want stat || check_stat "$walk"
 	! want swap || check_swap "$name"
 	! want mremapfork || check_mremapfork "$name"
 	! want swap || ! want refused || check_refused

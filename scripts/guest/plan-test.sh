@@ -97,6 +97,39 @@ if want victim; then
 	probes_settle
 fi
 
+if want stat && [ -x /krp/ksm-rmap-stat ]; then
+	# scripts/ksm-rmap-stat on the live module, under busybox: a table and
+	# JSON lines every 0.2 and 0.1 s while a workload with a victim runs
+	# (about a second: several intervals share its walks), both
+	# ended by SIGTERM once it is over (the last, partial interval), so
+	# their deltas must add up to the stats after minus before; then
+	# --prom once, beside the stats it must equal, and -n 2
+	stats_reset
+	section stat.before cat "$D/stats.json"
+	section stat.hist_before cat "$D/hist"
+	/krp/ksm-rmap-stat -i 0.2 >/tmp/stat.txt 2>&1 &
+	_st=$!
+	/krp/ksm-rmap-stat -i 0.1 -j >/tmp/stat.jsonl 2>&1 &
+	_sj=$!
+	# each has read its first snapshot once it has reported an interval
+	wait_for /tmp/stat.txt ' walks '
+	wait_for /tmp/stat.jsonl '"walks"'
+	section stat.repro "$REPRO" --mode split --vmas 2000 --dups 2 --moves 8 --victim
+	section stat.after cat "$D/stats.json"
+	section stat.hist cat "$D/hist"
+	section stat.walks cat "$D/walks"
+	kill -TERM $_st $_sj
+	wait $_st
+	wait $_sj
+	section stat.txt cat /tmp/stat.txt
+	section stat.jsonl cat /tmp/stat.jsonl
+	section stat.promrun sh -c '/krp/ksm-rmap-stat --prom /tmp/ksm_rmap.prom; echo rc=$?; ls /tmp | grep prom'
+	section stat.prom cat /tmp/ksm_rmap.prom
+	section stat.prom_stats cat "$D/stats.json"
+	section stat.prom_hist cat "$D/hist"
+	section stat.n2 sh -c '/krp/ksm-rmap-stat -i 1 -n 2; echo rc=$?'
+fi
+
 if want concurrent; then
 	# two walkers at once, one per CPU: per-task state must stay apart
 	stats_reset
