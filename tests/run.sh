@@ -432,7 +432,7 @@ check_race() {
 # needs it, under a lock), or nothing if that build failed.
 rmapst_for() {
 	if [ "$1" = "$(krp_host_arch)" ]; then
-		echo "$rmapst"
+		echo "$rmapst_host"
 	else
 		krp_locked "rmapst-$1" "$KRP_TOP/scripts/rmap-selftest.sh" --arch "$1" \
 			2>>"$KRP_CACHE/rmap-selftest.log" || true
@@ -1344,11 +1344,13 @@ for k in own_debug own_plain; do
 			>/dev/null 2>"$KRP_CACHE/build-kernel-bg-$k.log" &
 	unset -n list
 done
-# upstream's rmap selftest, built once (static, in the trixie chroot)
-rmapst=
+# upstream's rmap selftest for the host's architecture, built once
+# (static, in the trixie chroot); rmapst_for gives each kernel its own
+rmapst_host=
 if [ ${#klist[@]} -gt 0 ]; then
-	rmapst=$("$KRP_TOP/scripts/rmap-selftest.sh" 2>"$KRP_CACHE/rmap-selftest.log") || rmapst=
+	rmapst_host=$("$KRP_TOP/scripts/rmap-selftest.sh" 2>"$KRP_CACHE/rmap-selftest.log") || rmapst_host=
 fi
+rmapst=$rmapst_host
 if [ "$phases" = path ]; then
 	job path path_suite
 else
