@@ -49,6 +49,7 @@
 #include <linux/kallsyms.h>
 #include <linux/tracepoint.h>
 
+#include "ksm_rmap_probe_quirks.h"
 #include "ksm_rmap_probe.h"
 #define CREATE_TRACE_POINTS
 #include "ksm_rmap_probe_trace.h"
@@ -71,8 +72,9 @@ MODULE_PARM_DESC(max_victims, "Tasks tracked waiting for a walk's lock at the sa
 
 /*
  * The functions probed.  Each parameter may name only a function whose
- * signature the module knows (KRP_SYMS_* in ksm_rmap_probe.h): anything
- * else is refused at insmod, a known name this kernel lacks fails there too.
+ * signature the module knows (KRP_SYMS_* in ksm_rmap_probe_quirks.h):
+ * anything else is refused at insmod, a known name this kernel lacks fails
+ * there too.
  */
 static char *walk_sym = "rmap_walk_ksm";
 module_param(walk_sym, charp, 0400);
