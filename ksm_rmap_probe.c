@@ -954,72 +954,81 @@ static DEFINE_RAW_SPINLOCK(krp_ring_lock);
 static struct krp_record krp_ring[KRP_RECENT_WALKS];
 static u64 krp_ring_seq;
 
-/* Sum (or max) one set of totals into another. */
-static void krp_add(struct krp_totals *to, const struct krp_totals *from)
+/*
+ * Adding up, by the kind of each row of ksm_rmap_probe_stats.h: the
+ * counter at offset @off of @from into the same one of @to.
+ */
+static void krp_sum(u64 *to, const u64 *from, unsigned int n)
 {
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		to[i] += from[i];
+}
+
+NOKPROBE_SYMBOL(krp_sum);
+
+static void krp_add_sum(void *to, const void *from, size_t off)
+{
+	krp_sum(to + off, from + off, 1);
+}
+
+NOKPROBE_SYMBOL(krp_add_sum);
+
+static void krp_add_max(void *to, const void *from, size_t off)
+{
+	u64 *t = to + off;
+	const u64 *f = from + off;
+
+	*t = max(*t, *f);
+}
+
+NOKPROBE_SYMBOL(krp_add_max);
+
+static void krp_add_ends(void *to, const void *from, size_t off)
+{
+	krp_sum(to + off, from + off, KRP_END_NR);
+}
+
+NOKPROBE_SYMBOL(krp_add_ends);
+
+static void krp_add_hist(void *to, const void *from, size_t off)
+{
+	krp_sum(to + off, from + off, KRP_HIST_BUCKETS);
+}
+
+NOKPROBE_SYMBOL(krp_add_hist);
+
+/* Not counted by walks: krp_snapshot() reads it. */
+static void krp_add_now(void *to, const void *from, size_t off)
+{
+}
+
+NOKPROBE_SYMBOL(krp_add_now);
+
+static void krp_add_whatif(void *to, const void *from, size_t off)
+{
+	struct krp_whatif *t = to + off;
+	const struct krp_whatif *f = from + off;
 	int i;
 
-	to->walks += from->walks;
-	to->loops += from->loops;
-	to->iterations += from->iterations;
-	to->skip_addr += from->skip_addr;
-	to->skip_mm += from->skip_mm;
-	to->skip_invalid += from->skip_invalid;
-	to->hits += from->hits;
-	to->max_loop_iterations = max(to->max_loop_iterations, from->max_loop_iterations);
-	to->max_loop_skip_addr = max(to->max_loop_skip_addr, from->max_loop_skip_addr);
-	to->max_loop_skip_mm = max(to->max_loop_skip_mm, from->max_loop_skip_mm);
-	to->max_hold_ns = max(to->max_hold_ns, from->max_hold_ns);
-	to->total_hold_ns += from->total_hold_ns;
-	to->max_wait_ns = max(to->max_wait_ns, from->max_wait_ns);
-	to->module_hold_ns += from->module_hold_ns;
-	to->max_module_hold_ns = max(to->max_module_hold_ns,
-				     from->max_module_hold_ns);
-	to->total_wait_ns += from->total_wait_ns;
-	to->max_walk_ns = max(to->max_walk_ns, from->max_walk_ns);
-	to->total_walk_ns += from->total_walk_ns;
-	to->range_full_loops += from->range_full_loops;
-	to->range_narrow_loops += from->range_narrow_loops;
-	to->range_index_loops += from->range_index_loops;
-	to->trylock_contended += from->trylock_contended;
-	to->unclassified_loops += from->unclassified_loops;
-	to->uncounted_loops += from->uncounted_loops;
-	to->incomplete_walks += from->incomplete_walks;
-	to->missed_mappings += from->missed_mappings;
-	to->unlisted_walks += from->unlisted_walks;
-	to->unlisted_missed += from->unlisted_missed;
-	to->victim_waits += from->victim_waits;
-	to->victim_late_waits += from->victim_late_waits;
-	to->victim_total_wait_ns += from->victim_total_wait_ns;
-	to->victim_max_wait_ns = max(to->victim_max_wait_ns, from->victim_max_wait_ns);
-	to->max_tree_vmas = max(to->max_tree_vmas, from->max_tree_vmas);
-	to->found_mappings += from->found_mappings;
-	to->unknown_overflow_walks += from->unknown_overflow_walks;
-	to->unknown_waiter_walks += from->unknown_waiter_walks;
-	to->raced_walks += from->raced_walks;
-	to->remove_walks += from->remove_walks;
-	to->remove_unconfirmed += from->remove_unconfirmed;
-	to->remove_unpaired += from->remove_unpaired;
-	to->anomalies += from->anomalies;
-	to->probe_misses += from->probe_misses;
-	for (i = 0; i < KRP_END_NR; i++)
-		to->ends[i] += from->ends[i];
-	for (i = 0; i < KRP_WHATIF_NR; i++) {
-		struct krp_whatif *t = &to->whatif[i];
-		const struct krp_whatif *f = &from->whatif[i];
+	for (i = 0; i < KRP_WHATIF_NR; i++, t++, f++) {
+#define KRP_WHATIF_STAT(key, kind, ...) \
+		krp_add_##kind(t, f, offsetof(struct krp_whatif, key))
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_WHATIF_STAT
+	}
+}
 
-		t->loops += f->loops;
-		t->iterations += f->iterations;
-		t->max_loop_iterations = max(t->max_loop_iterations,
-					     f->max_loop_iterations);
-		t->missed += f->missed;
-		t->missed_walks += f->missed_walks;
-		t->truncated_loops += f->truncated_loops;
-	}
-	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
-		to->hist_hold[i] += from->hist_hold[i];
-		to->hist_iter[i] += from->hist_iter[i];
-	}
+NOKPROBE_SYMBOL(krp_add_whatif);
+
+/* Add one set of totals into another, every counter as its row says. */
+static void krp_add(struct krp_totals *to, const struct krp_totals *from)
+{
+#define KRP_STAT(key, kind, ...) \
+	krp_add_##kind(to, from, offsetof(struct krp_totals, key))
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_STAT
 }
 
 NOKPROBE_SYMBOL(krp_add);
@@ -1425,15 +1434,11 @@ static const char * const krp_layout_names[] = {
 	[KRP_LAYOUT_UNSUPPORTED] = "unsupported",
 };
 
-static const char * const krp_end_names[] = {
-	[KRP_END_COMPLETE]	= "complete",
-	[KRP_END_STOP]		= "stop",
-	[KRP_END_DONE]		= "done",
-	[KRP_END_CONTENDED]	= "contended",
-	[KRP_END_EMPTY]		= "empty",
-	[KRP_END_UNCOUNTED]	= "uncounted",
-};
-
+/*
+ * What the stats files show: the per-CPU totals added up, the counters
+ * read when shown (kind "now"), and the kprobes' own misses since the
+ * last reset in probe_misses.
+ */
 static struct krp_totals *krp_snapshot(void)
 {
 	struct krp_totals *t = kzalloc(sizeof(*t), GFP_KERNEL);
@@ -1443,6 +1448,9 @@ static struct krp_totals *krp_snapshot(void)
 		return NULL;
 	for_each_possible_cpu(cpu)
 		krp_add(t, per_cpu_ptr(krp_stats, cpu));
+	t->walks_lost = atomic_long_read(&krp_walks_lost);
+	t->walks_in_flight = atomic_read(&krp_active);
+	t->probe_misses += krp_missed_now() - READ_ONCE(krp_missed_base);
 	return t;
 }
 
@@ -1456,19 +1464,51 @@ static bool krp_classified(void)
 /*
  * One emitter for "stats" (key: value lines) and "stats.json" (one JSON
  * object, same keys, null for n/a): the file's i_private says which.
+ * @prefix: put before the keys of a group (walks_, whatif_v3_, ...)
+ * @classified, @victims: the conditions CLASSIFIED, VICTIMS of krp_shown
+ * @predicted: PREDICTED: in a what-if group, some loop was predicted
+ * @group_shown: the group's own row is shown (else its keys read n/a)
  */
 struct krp_out {
 	struct seq_file *m;
 	bool json;
 	bool first;
+	const char *prefix;
+	bool classified, victims, predicted, group_shown;
 };
+
+/* When a counter's value means something (the "shown" of its row). */
+enum krp_shown {
+	KRP_SHOWN_ALWAYS,
+	KRP_SHOWN_CLASSIFIED,
+	KRP_SHOWN_VICTIMS,
+	KRP_SHOWN_NONZERO,
+	KRP_SHOWN_PREDICTED,
+};
+
+static bool krp_shown(const struct krp_out *o, enum krp_shown s, u64 v)
+{
+	switch (s) {
+	case KRP_SHOWN_CLASSIFIED:
+		return o->group_shown && o->classified;
+	case KRP_SHOWN_VICTIMS:
+		return o->group_shown && o->victims;
+	case KRP_SHOWN_NONZERO:
+		return o->group_shown && v;
+	case KRP_SHOWN_PREDICTED:
+		return o->group_shown && o->predicted;
+	default:
+		return o->group_shown;
+	}
+}
 
 static void krp_key(struct krp_out *o, const char *key)
 {
 	if (o->json)
-		seq_printf(o->m, "%s\"%s\": ", o->first ? "{\n  " : ",\n  ", key);
+		seq_printf(o->m, "%s\"%s%s\": ", o->first ? "{\n  " : ",\n  ",
+			   o->prefix, key);
 	else
-		seq_printf(o->m, "%s: ", key);
+		seq_printf(o->m, "%s%s: ", o->prefix, key);
 	o->first = false;
 }
 
@@ -1489,101 +1529,107 @@ static void krp_show_str(struct krp_out *o, const char *key, const char *v)
 	seq_printf(o->m, o->json ? "\"%s\"" : "%s\n", v);
 }
 
-static void krp_show_whatif(struct krp_out *o, const char *name,
-			    const struct krp_whatif *wi, bool ok)
+/*
+ * Showing, by the kind of each row of ksm_rmap_probe_stats.h: the key
+ * (or keys) of the counter at @c, a field of the totals shown.
+ */
+static void krp_show_sum(struct krp_out *o, const char *key, const u64 *c,
+			 enum krp_shown s)
 {
-	char key[48];
+	krp_show_u64(o, key, *c, krp_shown(o, s, *c));
+}
 
-	const char * const names[] = {
-		"loops", "iterations", "max_loop_iterations", "missed",
-		"missed_walks", "truncated_loops",
-	};
-	const u64 vals[] = {
-		wi->loops, wi->iterations, wi->max_loop_iterations, wi->missed,
-		wi->missed_walks, wi->truncated_loops,
-	};
+static void krp_show_max(struct krp_out *o, const char *key, const u64 *c,
+			 enum krp_shown s)
+{
+	krp_show_sum(o, key, c, s);
+}
+
+static void krp_show_now(struct krp_out *o, const char *key, const u64 *c,
+			 enum krp_shown s)
+{
+	krp_show_sum(o, key, c, s);
+}
+
+/* in the "hist" file, not here */
+static void krp_show_hist(struct krp_out *o, const char *key, const u64 *c,
+			  enum krp_shown s)
+{
+}
+
+static const char * const krp_end_names[] = {
+	[KRP_END_COMPLETE]	= "complete",
+	[KRP_END_STOP]		= "stop",
+	[KRP_END_DONE]		= "done",
+	[KRP_END_CONTENDED]	= "contended",
+	[KRP_END_EMPTY]		= "empty",
+	[KRP_END_UNCOUNTED]	= "uncounted",
+};
+
+/* walks_complete, walks_stop, ...: how many walks ended each way */
+static void krp_show_ends(struct krp_out *o, const char *key, const u64 *c,
+			  enum krp_shown s)
+{
 	int i;
 
-	/*
-	 * Only loops over [0, ULONG_MAX] are predicted.  Where none was (a
-	 * kernel that already walks a narrow range, or no walk yet), there is
-	 * no prediction, and a 0 must not pose as one; the loop counts
-	 * (predicted, truncated) are counts either way.
-	 */
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(key, sizeof(key), "whatif_%s_%s", name, names[i]);
-		krp_show_u64(o, key, vals[i], ok && (i == 0 || wi->loops ||
-						     i == ARRAY_SIZE(names) - 1));
+	o->prefix = "walks_";
+	for (i = 0; i < KRP_END_NR; i++)
+		krp_show_sum(o, krp_end_names[i], &c[i], s);
+	o->prefix = "";
+}
+
+/*
+ * whatif_v3_loops, ...: only loops over [0, ULONG_MAX] are predicted.
+ * Where none was (a kernel that already walks a narrow range, or no walk
+ * yet), there is no prediction, and a 0 must not pose as one; the loop
+ * counts (predicted, truncated) are counts either way.
+ */
+static void krp_show_whatif(struct krp_out *o, const char *key,
+			    const struct krp_whatif *c, enum krp_shown s)
+{
+	static const char * const prefix[KRP_WHATIF_NR] = {
+		[KRP_WHATIF_V3] = "whatif_v3_",
+		[KRP_WHATIF_V4] = "whatif_v4_",
+	};
+	bool shown = krp_shown(o, s, 0);
+	const struct krp_whatif *wi;
+	int i;
+
+	for (i = 0; i < KRP_WHATIF_NR; i++) {
+		wi = &c[i];
+		o->group_shown = shown;
+		o->predicted = wi->loops;
+		o->prefix = prefix[i];
+#define KRP_WHATIF_STAT(key, kind, shown) \
+		krp_show_##kind(o, #key, (const void *)wi + \
+				offsetof(struct krp_whatif, key), KRP_SHOWN_##shown)
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_WHATIF_STAT
 	}
+	o->group_shown = true;
+	o->prefix = "";
 }
 
 static int krp_stats_show(struct seq_file *m, void *v)
 {
 	struct krp_totals *t = krp_snapshot();
-	struct krp_out o = { .m = m, .json = !!m->private, .first = true };
-	struct krp_out *out = &o;
-	bool c = krp_classified();
-	int i;
+	struct krp_out o = {
+		.m = m, .json = !!m->private, .first = true, .prefix = "",
+		.classified = krp_classified(), .victims = !!krp_lock_tp[1],
+		.group_shown = true,
+	};
 
 	if (!t)
 		return -ENOMEM;
-	krp_show_u64(out, "walks", t->walks, true);
-	krp_show_u64(out, "loops", t->loops, true);
-	krp_show_u64(out, "iterations", t->iterations, true);
-	krp_show_u64(out, "skip_addr", t->skip_addr, c);
-	krp_show_u64(out, "skip_mm", t->skip_mm, c);
-	krp_show_u64(out, "skip_invalid", t->skip_invalid, c);
-	krp_show_u64(out, "hits", t->hits, c);
-	krp_show_u64(out, "max_loop_iterations", t->max_loop_iterations, true);
-	krp_show_u64(out, "max_loop_skip_addr", t->max_loop_skip_addr, c);
-	krp_show_u64(out, "max_loop_skip_mm", t->max_loop_skip_mm, c);
-	krp_show_u64(out, "max_hold_ns", t->max_hold_ns, true);
-	krp_show_u64(out, "total_hold_ns", t->total_hold_ns, true);
-	krp_show_u64(out, "module_hold_ns", t->module_hold_ns, true);
-	krp_show_u64(out, "max_module_hold_ns", t->max_module_hold_ns, true);
-	krp_show_u64(out, "max_walk_ns", t->max_walk_ns, true);
-	krp_show_u64(out, "total_walk_ns", t->total_walk_ns, true);
-	krp_show_u64(out, "range_full_loops", t->range_full_loops, true);
-	krp_show_u64(out, "range_narrow_loops", t->range_narrow_loops, true);
-	krp_show_u64(out, "range_index_loops", t->range_index_loops, c);
-	krp_show_u64(out, "trylock_contended", t->trylock_contended, true);
-	krp_show_u64(out, "max_wait_ns", t->max_wait_ns, true);
-	krp_show_u64(out, "total_wait_ns", t->total_wait_ns, true);
-	krp_show_u64(out, "victim_waits", t->victim_waits, !!krp_lock_tp[1]);
-	krp_show_u64(out, "victim_late_waits", t->victim_late_waits, !!krp_lock_tp[1]);
-	krp_show_u64(out, "victim_max_wait_ns", t->victim_max_wait_ns, !!krp_lock_tp[1]);
-	krp_show_u64(out, "victim_total_wait_ns", t->victim_total_wait_ns, !!krp_lock_tp[1]);
-	krp_show_u64(out, "max_tree_vmas", t->max_tree_vmas, !!t->max_tree_vmas);
-	krp_show_u64(out, "incomplete_walks", t->incomplete_walks, c);
-	krp_show_u64(out, "missed_mappings", t->missed_mappings, c);
-	krp_show_u64(out, "unlisted_walks", t->unlisted_walks, c);
-	krp_show_u64(out, "unlisted_missed", t->unlisted_missed, c);
-	krp_show_u64(out, "found_mappings", t->found_mappings, c);
-	krp_show_u64(out, "unknown_overflow_walks", t->unknown_overflow_walks, c);
-	krp_show_u64(out, "unknown_waiter_walks", t->unknown_waiter_walks, c);
-	krp_show_u64(out, "raced_walks", t->raced_walks, c);
-	krp_show_u64(out, "remove_walks", t->remove_walks, c);
-	krp_show_u64(out, "remove_unconfirmed", t->remove_unconfirmed, c);
-	krp_show_u64(out, "remove_unpaired", t->remove_unpaired, c);
-	krp_show_u64(out, "walks_complete", t->ends[KRP_END_COMPLETE], true);
-	krp_show_u64(out, "walks_stop", t->ends[KRP_END_STOP], true);
-	krp_show_u64(out, "walks_done", t->ends[KRP_END_DONE], true);
-	krp_show_u64(out, "walks_contended", t->ends[KRP_END_CONTENDED], true);
-	krp_show_u64(out, "walks_empty", t->ends[KRP_END_EMPTY], true);
-	krp_show_u64(out, "walks_uncounted", t->ends[KRP_END_UNCOUNTED], true);
-	krp_show_u64(out, "unclassified_loops", t->unclassified_loops, true);
-	krp_show_u64(out, "uncounted_loops", t->uncounted_loops, true);
-	for (i = 0; i < KRP_WHATIF_NR; i++)
-		krp_show_whatif(out, i == KRP_WHATIF_V3 ? "v3" : "v4",
-				&t->whatif[i], c);
-	krp_show_u64(out, "walks_lost", atomic_long_read(&krp_walks_lost), true);
-	krp_show_u64(out, "walks_in_flight", atomic_read(&krp_active), true);
-	krp_show_u64(out, "anomalies", t->anomalies, true);
-	krp_show_u64(out, "probe_misses", t->probe_misses +
-		     (krp_missed_now() - READ_ONCE(krp_missed_base)), true);
-	krp_show_str(out, "layout", krp_layout_names[READ_ONCE(krp_layout)]);
-	krp_show_u64(out, "enabled", READ_ONCE(enable), true);
-	krp_show_u64(out, "count", READ_ONCE(count), true);
+#define KRP_STAT(key, kind, shown) \
+	krp_show_##kind(&o, #key, (const void *)t + offsetof(struct krp_totals, key), \
+			KRP_SHOWN_##shown)
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_STAT
+	/* the module's state, after the counters */
+	krp_show_str(&o, "layout", krp_layout_names[READ_ONCE(krp_layout)]);
+	krp_show_u64(&o, "enabled", READ_ONCE(enable), true);
+	krp_show_u64(&o, "count", READ_ONCE(count), true);
 	if (o.json)
 		seq_puts(m, "\n}\n");
 	kfree(t);
@@ -1591,7 +1637,7 @@ static int krp_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(krp_stats);
 
-static void krp_show_hist(struct seq_file *m, const char *name, const u64 *h)
+static void krp_hist_lines(struct seq_file *m, const char *name, const u64 *h)
 {
 	int i;
 
@@ -1612,14 +1658,14 @@ static int krp_hist_show(struct seq_file *m, void *v)
 	if (!t)
 		return -ENOMEM;
 	seq_puts(m, "# log2 histograms (per loop; victim waits: per wait): name low high count\n");
-	krp_show_hist(m, "hold_ns", t->hist_hold);
-	krp_show_hist(m, "iterations", t->hist_iter);
+	krp_hist_lines(m, "hold_ns", t->hist_hold);
+	krp_hist_lines(m, "iterations", t->hist_iter);
 	/* the victim waits' buckets, summed into a spare array */
 	memset(t->hist_hold, 0, sizeof(t->hist_hold));
 	for_each_possible_cpu(cpu)
 		for (i = 0; i < KRP_HIST_BUCKETS; i++)
 			t->hist_hold[i] += per_cpu_ptr(krp_victim_hist, cpu)->b[i];
-	krp_show_hist(m, "victim_wait_ns", t->hist_hold);
+	krp_hist_lines(m, "victim_wait_ns", t->hist_hold);
 	kfree(t);
 	return 0;
 }

@@ -125,51 +125,40 @@ struct krp_loop {
 	bool classify, counted, have_p4, own_p4, index_walked;
 };
 
-/* What a narrowed walk would have done, for one range kind (v3 or v4). */
-struct krp_whatif {
-	u64 loops, iterations, max_loop_iterations, missed, missed_walks;
-	u64 truncated_loops;	/* not predicted: too many VMAs at the index */
-};
-
 /* Most tree nodes one what-if scan visits under the lock. */
 #define KRP_WHATIF_MAX_NODES	64
 
 enum { KRP_WHATIF_V3, KRP_WHATIF_V4, KRP_WHATIF_NR };
 
+/*
+ * The counters' fields, from the table in ksm_rmap_probe_stats.h: one per
+ * row, of the type its kind keeps.
+ */
+#define KRP_FIELD_sum(key)	u64 key
+#define KRP_FIELD_max(key)	u64 key
+#define KRP_FIELD_now(key)	u64 key
+#define KRP_FIELD_ends(key)	u64 key[KRP_END_NR]
+#define KRP_FIELD_hist(key)	u64 key[KRP_HIST_BUCKETS]
+#define KRP_FIELD_whatif(key)	struct krp_whatif key[KRP_WHATIF_NR]
+
+/* What a narrowed walk would have done, for one range kind (v3 or v4). */
+struct krp_whatif {
+#define KRP_WHATIF_STAT(key, kind, ...)	KRP_FIELD_##kind(key)
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_WHATIF_STAT
+};
+
 /**
  * struct krp_totals - counters summed over loops (of a walk, or of all walks)
  *
  * The same structure accumulates one walk (task-private, no atomics) and is
- * then added into a per-CPU copy; readers sum the per-CPU copies.
+ * then added into a per-CPU copy; readers sum the per-CPU copies.  Its
+ * fields are the rows of ksm_rmap_probe_stats.h, in the order of the stats.
  */
 struct krp_totals {
-	u64 walks, loops, iterations;
-	u64 skip_addr, skip_mm, skip_invalid, hits;
-	u64 max_loop_iterations, max_loop_skip_addr, max_loop_skip_mm;
-	u64 max_hold_ns, total_hold_ns, max_wait_ns, total_wait_ns;
-	u64 module_hold_ns, max_module_hold_ns;	/* our work inside holds */
-	u64 max_walk_ns, total_walk_ns;
-	u64 range_full_loops, range_narrow_loops, range_index_loops;
-	u64 trylock_contended;	/* loops whose trylock failed */
-	u64 unclassified_loops;
-	u64 uncounted_loops;	/* loops timed with iter_next() unprobed */
-	u64 incomplete_walks, missed_mappings;
-	u64 unlisted_walks, unlisted_missed;	/* no rmap_item names them */
-	u64 found_mappings;		/* distinct (VMA, address) found */
-	u64 unknown_overflow_walks;	/* too many mappings to judge */
-	u64 unknown_waiter_walks;	/* folio lock wanted: a merge pending */
-	u64 raced_walks;		/* mapcount changed by others */
-	u64 remove_walks, remove_unconfirmed;
-	u64 remove_unpaired;		/* no try_to_migrate walk recorded */
-	u64 ends[KRP_END_NR];
-	u64 anomalies;		/* internal cross-checks that failed */
-	u64 probe_misses;	/* events lost by this module's own design */
-	u64 victim_waits, victim_max_wait_ns, victim_total_wait_ns;
-	u64 victim_late_waits;	/* began after the hold's up_read() call */
-	u64 max_tree_vmas;	/* most VMAs in one tree a full-range loop walked */
-	u64 hist_hold[KRP_HIST_BUCKETS];
-	u64 hist_iter[KRP_HIST_BUCKETS];
-	struct krp_whatif whatif[KRP_WHATIF_NR];
+#define KRP_STAT(key, kind, ...)	KRP_FIELD_##kind(key)
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_STAT
 };
 
 /**

@@ -21,7 +21,7 @@ KRP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The module's sources: its C files (what checkpatch checks) and, with
 # Kbuild, what a build copies.
 KRP_C_SOURCES=(ksm_rmap_probe.c ksm_rmap_probe.h ksm_rmap_probe_quirks.h
-	ksm_rmap_probe_trace.h)
+	ksm_rmap_probe_stats.h ksm_rmap_probe_trace.h)
 KRP_SOURCES=("${KRP_C_SOURCES[@]}" Kbuild)
 KRP_CACHE=${KRP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe}
 mkdir -p "$KRP_CACHE"
