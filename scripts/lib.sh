@@ -693,9 +693,10 @@ krp_checkpatch() {
 
 # krp_build_static SRC OUTDIR [ARCH]: SRC (a C file of this tree) built
 # static into OUTDIR, named after it; prints its path.  For an ARCH other
-# than the host's it is cross-built in the trixie chroot, into OUTDIR/ARCH.
+# than the host's it is cross-built in the trixie chroot, into OUTDIR/ARCH,
+# with the headers next to SRC (scripts/krp_user.h).
 krp_build_static() {
-	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp me=$BASHPID
+	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp me=$BASHPID hdrs
 	[ -n "$arch" ] || arch=$(krp_host_arch)
 	# built aside and renamed: parallel jobs may build it at the same time
 	# while another packs it ($BASHPID: a job is a subshell, whose $$ is
@@ -711,7 +712,8 @@ krp_build_static() {
 		root=$(krp_arch_chroot "$arch") || exit 1
 		tmp=/tmp/krp-static-$me
 		krp_sudo mkdir -p "$root$tmp"
-		krp_sudo cp "$src" "$root$tmp/"
+		mapfile -t hdrs < <(find "$(dirname "$src")" -maxdepth 1 -name '*.h')
+		krp_sudo cp "$src" "${hdrs[@]}" "$root$tmp/"
 		krp_sudo chroot "$root" "$(krp_arch_triplet "$arch")-gcc" -O2 -static \
 			-Wall -Wextra -Werror -o "$tmp/out" "$tmp/$(basename "$1")" ||
 			{ krp_sudo rm -rf "${root:?}$tmp"; krp_die "$1: build for $arch failed"; }
