@@ -235,7 +235,6 @@ struct krp_walk {
 	struct krp_mapset found;
 };
 
-/* One line of the "walks" file. */
 /**
  * struct krp_victim - a task waiting for an anon_vma lock a KSM walk holds
  * @task: the waiter (NULL: the entry is free); only it releases the entry
@@ -260,6 +259,7 @@ struct krp_victim {
 	bool late;
 };
 
+/* One line of the "walks" file, and the ksm_rmap_walk event. */
 struct krp_record {
 	u64 seq;
 	pid_t pid;
