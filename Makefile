@@ -16,12 +16,12 @@ module:
 
 repro: scripts/ksm_rmap_repro
 
-scripts/ksm_rmap_repro: scripts/ksm_rmap_repro.c
+scripts/ksm_rmap_repro: scripts/ksm_rmap_repro.c scripts/krp_user.h
 	$(CC_USER) -O2 -static -Wall -Wextra -Werror -o $@ $<
 
 hunt: scripts/ksm_rmap_hunt
 
-scripts/ksm_rmap_hunt: scripts/ksm_rmap_hunt.c
+scripts/ksm_rmap_hunt: scripts/ksm_rmap_hunt.c scripts/krp_user.h
 	$(CC_USER) -O2 -static -Wall -Wextra -Werror -o $@ $<
 
 clean:

@@ -14,23 +14,30 @@
  *        echo 1 > /sys/kernel/debug/ksm_rmap/reset
  *
  * The pipeline, in the order of this file:
- *  1. hooks: a kretprobe on rmap_walk_ksm() opens and closes a walk;
- *     kprobes on its calls (the call instructions inside rmap_walk_ksm(),
- *     found at load, not the functions called: nothing else pays) to
+ *  1. hooks: what is probed, and the switches (enable, count) that arm it.
+ *     A kretprobe on rmap_walk_ksm() opens and closes a walk; kprobes on
+ *     its calls (the call instructions inside rmap_walk_ksm(), found at
+ *     load, not the functions called: nothing else pays) to
  *     anon_vma_interval_tree_iter_first() and _iter_next() see each loop
  *     and each visited VMA; those to down_read() and up_read() give the
- *     edges of the anon_vma lock.
+ *     edges of the anon_vma lock.  Each handler is defined with the stage
+ *     it feeds.
  *  2. per-task state: the walk lives in its kretprobe instance; a lock-free
  *     table maps the walking task to it, so the other probes find it.
  *     Walks run concurrently, from ksmd, kswapd, kcompactd and user tasks.
- *     A second table holds the victims: tasks that wait (lock tracepoints)
+ *  3. victims: a second table holds the tasks that wait (lock tracepoints)
  *     for an anon_vma lock while a walk holds it.
- *  3. loop accounting: each iter_next() entry is one visited VMA, classified
+ *  4. loop accounting: each iter_next() entry is one visited VMA, classified
  *     as the kernel does; up_read() ends the loop, and if the tree holds a
  *     further node the body left the walk on it (see krp_loop_end()).
- *  4. aggregation: at walk end its totals go into per-CPU totals and a
- *     ring of recent walks.
- *  5. presentation: /sys/kernel/debug/ksm_rmap/{stats,walks,hist,reset,enable}
+ *  5. verdicts: at its return, did a walk find every mapping of the folio
+ *     that lasted the whole walk (see krp_judge())?
+ *  6. aggregation: the walk's totals go into per-CPU totals (every counter
+ *     is a row of ksm_rmap_probe_stats.h) and a ring of recent walks; then
+ *     the walk's entry and return handlers, which drive stages 2 to 6.
+ *  7. presentation: /sys/kernel/debug/ksm_rmap/{stats,stats.json,walks,hist,
+ *     reset,enable,count}
+ *  8. init and exit: find the call sites, register, unregister.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -49,6 +56,7 @@
 #include <linux/kallsyms.h>
 #include <linux/tracepoint.h>
 
+#include "ksm_rmap_probe_quirks.h"
 #include "ksm_rmap_probe.h"
 #define CREATE_TRACE_POINTS
 #include "ksm_rmap_probe_trace.h"
@@ -71,8 +79,9 @@ MODULE_PARM_DESC(max_victims, "Tasks tracked waiting for a walk's lock at the sa
 
 /*
  * The functions probed.  Each parameter may name only a function whose
- * signature the module knows (KRP_SYMS_* in ksm_rmap_probe.h): anything
- * else is refused at insmod, a known name this kernel lacks fails there too.
+ * signature the module knows (KRP_SYMS_* in ksm_rmap_probe_quirks.h):
+ * anything else is refused at insmod, a known name this kernel lacks fails
+ * there too.
  */
 static char *walk_sym = "rmap_walk_ksm";
 module_param(walk_sym, charp, 0400);
@@ -92,15 +101,6 @@ MODULE_PARM_DESC(unlock_sym, "Lock released (only up_read)");
 
 /* What iter_first's first argument is, for the function probed. */
 static enum krp_tree_arg krp_first_arg;
-
-/* rwc->invalid_vma callbacks known not to sleep, which we may call too. */
-static const char * const krp_pure_invalid[] = {
-	"invalid_folio_referenced_vma",
-	"invalid_migration_vma",
-	"invalid_mkclean_vma",
-};
-
-static unsigned long krp_pure_invalid_addr[ARRAY_SIZE(krp_pure_invalid)];
 
 /*
  * Clock.  A kprobe on a call instruction is a breakpoint: its handler
@@ -122,20 +122,146 @@ static inline unsigned int krp_bucket(u64 v)
 	return min_t(unsigned int, fls64(v), KRP_HIST_BUCKETS - 1);
 }
 
-/*
- * rmap_one() callbacks whose effect on the folio's mappings the verdict
- * must know (enum krp_kind); any other leaves the mappings as they are.
+/* ------------------------------------------------------------------------
+ * 1. Hooks
+ * ------------------------------------------------------------------------
+ *
+ * What is probed, and where each handler is.  The kretprobe on
+ * rmap_walk_ksm() opens a walk and closes it (krp_walk_entry(),
+ * krp_walk_ret(): section 6); the kprobes on its call sites see the loops
+ * (krp_first_pre() .. krp_unlock_pre(): section 4).  Tracepoints: an exiting
+ * task that still holds a walk (section 2), and the lock's contention
+ * (section 3).  Handlers are lean: no locks, no allocation.
  */
-static const struct {
-	const char *name;
-	enum krp_kind kind;
-} krp_kinds[] = {
-	{ "try_to_unmap_one", KRP_KIND_UNMAP },
-	{ "try_to_migrate_one", KRP_KIND_MIGRATE },
-	{ "remove_migration_pte", KRP_KIND_REMOVE },
+
+static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
+static int krp_first_pre(struct kprobe *p, struct pt_regs *regs);
+static int krp_next_pre(struct kprobe *p, struct pt_regs *regs);
+static int krp_lock_pre(struct kprobe *p, struct pt_regs *regs);
+static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs);
+
+static struct kretprobe krp_walk_probe = {
+	.entry_handler	= krp_walk_entry,
+	.handler	= krp_walk_ret,
+	.data_size	= sizeof(struct krp_walk),
 };
 
-static unsigned long krp_kind_addr[ARRAY_SIZE(krp_kinds)];
+enum { KRP_P_FIRST, KRP_P_NEXT, KRP_P_LOCK, KRP_P_UNLOCK, KRP_P_NR };
+
+static const kprobe_pre_handler_t krp_pre[KRP_P_NR] = {
+	[KRP_P_FIRST]	= krp_first_pre,
+	[KRP_P_NEXT]	= krp_next_pre,
+	[KRP_P_LOCK]	= krp_lock_pre,
+	[KRP_P_UNLOCK]	= krp_unlock_pre,
+};
+
+/*
+ * One kprobe per call site in rmap_walk_ksm(): it calls each function
+ * once or twice (up_read() also as a tail call on the way out).
+ */
+#define KRP_SITES_MAX	4
+static struct kprobe krp_probes[KRP_P_NR][KRP_SITES_MAX];
+static unsigned int krp_sites[KRP_P_NR];
+
+/* kprobe misses are counters of their own; a reset remembers a baseline. */
+static unsigned long krp_missed_base;
+
+static unsigned long krp_missed_now(void)
+{
+	unsigned long n = krp_walk_probe.kp.nmissed + krp_walk_probe.nmissed;
+	unsigned int k, i;
+
+	for (k = 0; k < KRP_P_NR; k++)
+		for (i = 0; i < krp_sites[k]; i++)
+			n += krp_probes[k][i].nmissed;
+	return n;
+}
+
+/*
+ * Control: the switches "enable" and "count" (files of section 7, written
+ * one at a time under krp_count_lock) arm and disarm these probes.
+ */
+static DEFINE_MUTEX(krp_count_lock);
+
+/* Bumped whenever "count" changes; a loop that spans a change is uncounted. */
+static unsigned long krp_count_gen;
+
+/* Arm or disarm the call-site probes of kind @k. */
+static int krp_arm_sites(unsigned int k, bool on)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < krp_sites[k]; i++) {
+		ret = on ? enable_kprobe(&krp_probes[k][i]) :
+			   disable_kprobe(&krp_probes[k][i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int krp_next_sites(bool on)
+{
+	return krp_arm_sites(KRP_P_NEXT, on);
+}
+
+/*
+ * count=1 probes every iter_next() call: exact iterations and skips, but
+ * each iteration pays for the probe, inside the lock hold.  count=0 turns
+ * that probe off (the call instruction is put back) and times the lock
+ * and the walk only.  A loop that spans a switch is counted as neither.
+ */
+static int krp_set_count(bool on)
+{
+	int ret;
+
+	if (!READ_ONCE(enable)) {	/* disarmed: armed as @on at enable */
+		WRITE_ONCE(count, on);
+		WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
+		return 0;
+	}
+	if (on) {
+		ret = krp_next_sites(true);
+		if (ret)
+			return ret;
+	}
+	WRITE_ONCE(count, on);
+	smp_wmb();	/* a loop that sees the new generation sees @count */
+	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
+	if (!on)
+		return krp_next_sites(false);
+	return 0;
+}
+
+/*
+ * enable=0 disarms every probe (the call instructions and the walk's entry
+ * are put back): a disabled module costs nothing, KSM walks included.  A
+ * loop or walk that spans a switch is counted as uncounted, as for count.
+ */
+static int krp_set_enable(bool on)
+{
+	unsigned int k;
+	int ret = 0;
+
+	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
+	if (!on) {
+		WRITE_ONCE(enable, false);
+		ret = disable_kretprobe(&krp_walk_probe);
+		for (k = 0; k < KRP_P_NR && !ret; k++)
+			ret = krp_arm_sites(k, false);
+		return ret;
+	}
+	for (k = 0; k < KRP_P_NR && !ret; k++)
+		if (k != KRP_P_NEXT || READ_ONCE(count))
+			ret = krp_arm_sites(k, true);
+	if (!ret)
+		ret = enable_kretprobe(&krp_walk_probe);
+	if (!ret)
+		WRITE_ONCE(enable, true);
+	return ret;
+}
 
 /* ------------------------------------------------------------------------
  * 2. Per-task state
@@ -248,7 +374,7 @@ static void krp_task_exit(KRP_EXIT_PROBE_ARGS)
 static struct tracepoint *krp_exit_tp;
 
 /* ------------------------------------------------------------------------
- * 2b. Victims
+ * 3. Victims
  * ------------------------------------------------------------------------
  *
  * A victim is a task that enters the slow path of an anon_vma's root
@@ -417,15 +543,36 @@ static void __init krp_find_exit_tp(struct tracepoint *tp, void *priv)
 }
 
 /* ------------------------------------------------------------------------
- * 3. Loop accounting
+ * 4. Loop accounting
  * ------------------------------------------------------------------------
  */
 
+/* rwc->invalid_vma callbacks known not to sleep, which we may call too. */
+static const char * const krp_pure_invalid[] = {
+	"invalid_folio_referenced_vma",
+	"invalid_migration_vma",
+	"invalid_mkclean_vma",
+};
+
+static unsigned long krp_pure_invalid_addr[ARRAY_SIZE(krp_pure_invalid)];
+
+/* May the module repeat the walk's rwc->invalid_vma() (none: yes)? */
+static bool krp_invalid_vma_known(void *fn)
+{
+	int i;
+
+	if (!fn)
+		return true;
+	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid_addr); i++)
+		if (krp_pure_invalid_addr[i] == (unsigned long)fn)
+			return true;
+	return false;
+}
+
+NOKPROBE_SYMBOL(krp_invalid_vma_known);
+
 static enum krp_layout krp_layout = KRP_LAYOUT_KNOWN ? KRP_LAYOUT_UNVERIFIED :
 						       KRP_LAYOUT_UNSUPPORTED;
-
-/* Bumped whenever "count" changes; a loop that spans a change is uncounted. */
-static unsigned long krp_count_gen;
 
 static void krp_layout_bad(struct krp_walk *w, const char *why)
 {
@@ -822,10 +969,7 @@ out:
 
 NOKPROBE_SYMBOL(krp_loop_end);
 
-/* ------------------------------------------------------------------------
- * 1. Hooks (kprobe handlers: lean, no locks, no allocation)
- * ------------------------------------------------------------------------
- */
+/* The loop's hooks: the kprobes on rmap_walk_ksm()'s call sites. */
 
 /* iter_first(root, first, last): the lock is held, a loop starts. */
 static int krp_first_pre(struct kprobe *p, struct pt_regs *regs)
@@ -938,153 +1082,28 @@ static int krp_unlock_pre(struct kprobe *p, struct pt_regs *regs)
 NOKPROBE_SYMBOL(krp_unlock_pre);
 
 /* ------------------------------------------------------------------------
- * 4. Aggregation
+ * 5. Verdicts
  * ------------------------------------------------------------------------
  *
- * krp_gen is even while counting; a reset makes it odd, waits for every
- * handler to finish (synchronize_rcu(): they run with preemption off),
- * clears, and makes it even again.  A walk whose generation is not the
- * current one is dropped, so a reset never leaves half a walk behind.
- */
-static DEFINE_MUTEX(krp_reset_lock);
-
-static DEFINE_RAW_SPINLOCK(krp_ring_lock);
-static struct krp_record krp_ring[KRP_RECENT_WALKS];
-static u64 krp_ring_seq;
-
-/* Sum (or max) one set of totals into another. */
-static void krp_add(struct krp_totals *to, const struct krp_totals *from)
-{
-	int i;
-
-	to->walks += from->walks;
-	to->loops += from->loops;
-	to->iterations += from->iterations;
-	to->skip_addr += from->skip_addr;
-	to->skip_mm += from->skip_mm;
-	to->skip_invalid += from->skip_invalid;
-	to->hits += from->hits;
-	to->max_loop_iterations = max(to->max_loop_iterations, from->max_loop_iterations);
-	to->max_loop_skip_addr = max(to->max_loop_skip_addr, from->max_loop_skip_addr);
-	to->max_loop_skip_mm = max(to->max_loop_skip_mm, from->max_loop_skip_mm);
-	to->max_hold_ns = max(to->max_hold_ns, from->max_hold_ns);
-	to->total_hold_ns += from->total_hold_ns;
-	to->max_wait_ns = max(to->max_wait_ns, from->max_wait_ns);
-	to->module_hold_ns += from->module_hold_ns;
-	to->max_module_hold_ns = max(to->max_module_hold_ns,
-				     from->max_module_hold_ns);
-	to->total_wait_ns += from->total_wait_ns;
-	to->max_walk_ns = max(to->max_walk_ns, from->max_walk_ns);
-	to->total_walk_ns += from->total_walk_ns;
-	to->range_full_loops += from->range_full_loops;
-	to->range_narrow_loops += from->range_narrow_loops;
-	to->range_index_loops += from->range_index_loops;
-	to->trylock_contended += from->trylock_contended;
-	to->unclassified_loops += from->unclassified_loops;
-	to->uncounted_loops += from->uncounted_loops;
-	to->incomplete_walks += from->incomplete_walks;
-	to->missed_mappings += from->missed_mappings;
-	to->unlisted_walks += from->unlisted_walks;
-	to->unlisted_missed += from->unlisted_missed;
-	to->victim_waits += from->victim_waits;
-	to->victim_late_waits += from->victim_late_waits;
-	to->victim_total_wait_ns += from->victim_total_wait_ns;
-	to->victim_max_wait_ns = max(to->victim_max_wait_ns, from->victim_max_wait_ns);
-	to->max_tree_vmas = max(to->max_tree_vmas, from->max_tree_vmas);
-	to->found_mappings += from->found_mappings;
-	to->unknown_overflow_walks += from->unknown_overflow_walks;
-	to->unknown_waiter_walks += from->unknown_waiter_walks;
-	to->raced_walks += from->raced_walks;
-	to->remove_walks += from->remove_walks;
-	to->remove_unconfirmed += from->remove_unconfirmed;
-	to->remove_unpaired += from->remove_unpaired;
-	to->anomalies += from->anomalies;
-	to->probe_misses += from->probe_misses;
-	for (i = 0; i < KRP_END_NR; i++)
-		to->ends[i] += from->ends[i];
-	for (i = 0; i < KRP_WHATIF_NR; i++) {
-		struct krp_whatif *t = &to->whatif[i];
-		const struct krp_whatif *f = &from->whatif[i];
-
-		t->loops += f->loops;
-		t->iterations += f->iterations;
-		t->max_loop_iterations = max(t->max_loop_iterations,
-					     f->max_loop_iterations);
-		t->missed += f->missed;
-		t->missed_walks += f->missed_walks;
-		t->truncated_loops += f->truncated_loops;
-	}
-	for (i = 0; i < KRP_HIST_BUCKETS; i++) {
-		to->hist_hold[i] += from->hist_hold[i];
-		to->hist_iter[i] += from->hist_iter[i];
-	}
-}
-
-NOKPROBE_SYMBOL(krp_add);
-
-/* One walk as the "walks" file and the ksm_rmap_walk event show it. */
-static void krp_fill_record(struct krp_record *r, struct krp_walk *w,
-			    enum krp_end end)
-{
-	struct krp_totals *s = &w->sum;
-
-	r->pid = task_pid_nr(current);
-	strscpy(r->comm, current->comm, sizeof(r->comm));
-	r->rmap_one = w->rmap_one;
-	r->mapcount = w->mapcount;
-	r->passes = w->loop.anon_vma ? w->wraps + 1 : 0;
-	r->end = end;
-	r->classify = w->classify;
-	r->loops = s->loops;
-	r->iterations = s->iterations;
-	r->skip_addr = s->skip_addr;
-	r->skip_mm = s->skip_mm;
-	r->hits = s->hits;
-	r->missed = s->missed_mappings;
-	r->max_hold_ns = s->max_hold_ns;
-	r->walk_ns = s->total_walk_ns;
-	r->victims = w->victims;
-	r->victim_max_ns = w->victim_max_ns;
-	r->victim_pid = w->victim_pid;
-	strscpy(r->victim_comm, w->victim_comm, sizeof(r->victim_comm));
-	r->tree_vmas = w->tree_vmas;
-	krp_mm_owner(w->tree_mm, &r->tree_pid, r->tree_comm);
-}
-
-NOKPROBE_SYMBOL(krp_fill_record);
-
-static void krp_record(const struct krp_record *r)
-{
-	unsigned long flags;
-	u64 seq;
-
-	raw_spin_lock_irqsave(&krp_ring_lock, flags);
-	seq = ++krp_ring_seq;
-	krp_ring[(seq - 1) % KRP_RECENT_WALKS] = *r;
-	krp_ring[(seq - 1) % KRP_RECENT_WALKS].seq = seq;
-	raw_spin_unlock_irqrestore(&krp_ring_lock, flags);
-}
-
-NOKPROBE_SYMBOL(krp_record);
-
-/* ------------------------------------------------------------------------
- * 1. Hooks, continued: the walk itself
- * ------------------------------------------------------------------------
+ * What the walk's rmap_one() does to the mappings, the mappings a migration
+ * walk leaves for the walk that restores them, and at the walk's return,
+ * what it certainly missed.
  */
 
-static bool krp_invalid_vma_known(void *fn)
-{
-	int i;
+/*
+ * rmap_one() callbacks whose effect on the folio's mappings the verdict
+ * must know (enum krp_kind); any other leaves the mappings as they are.
+ */
+static const struct {
+	const char *name;
+	enum krp_kind kind;
+} krp_kinds[] = {
+	{ "try_to_unmap_one", KRP_KIND_UNMAP },
+	{ "try_to_migrate_one", KRP_KIND_MIGRATE },
+	{ "remove_migration_pte", KRP_KIND_REMOVE },
+};
 
-	if (!fn)
-		return true;
-	for (i = 0; i < ARRAY_SIZE(krp_pure_invalid_addr); i++)
-		if (krp_pure_invalid_addr[i] == (unsigned long)fn)
-			return true;
-	return false;
-}
-
-NOKPROBE_SYMBOL(krp_invalid_vma_known);
+static unsigned long krp_kind_addr[ARRAY_SIZE(krp_kinds)];
 
 static enum krp_kind krp_kind_of(void *rmap_one)
 {
@@ -1275,6 +1294,169 @@ static void krp_judge_remove(struct krp_walk *w, enum krp_end end)
 
 NOKPROBE_SYMBOL(krp_judge_remove);
 
+/* ------------------------------------------------------------------------
+ * 6. Aggregation
+ * ------------------------------------------------------------------------
+ *
+ * krp_gen is even while counting; a reset makes it odd, waits for every
+ * handler to finish (synchronize_rcu(): they run with preemption off),
+ * clears, and makes it even again.  A walk whose generation is not the
+ * current one is dropped, so a reset never leaves half a walk behind.
+ */
+static DEFINE_MUTEX(krp_reset_lock);
+
+static DEFINE_RAW_SPINLOCK(krp_ring_lock);
+static struct krp_record krp_ring[KRP_RECENT_WALKS];
+static u64 krp_ring_seq;
+
+/*
+ * Adding up, by the kind of each row of ksm_rmap_probe_stats.h: the
+ * counter at offset @off of @from into the same one of @to.
+ */
+static void krp_sum(u64 *to, const u64 *from, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		to[i] += from[i];
+}
+
+NOKPROBE_SYMBOL(krp_sum);
+
+static void krp_add_sum(void *to, const void *from, size_t off)
+{
+	krp_sum(to + off, from + off, 1);
+}
+
+NOKPROBE_SYMBOL(krp_add_sum);
+
+static void krp_add_max(void *to, const void *from, size_t off)
+{
+	u64 *t = to + off;
+	const u64 *f = from + off;
+
+	*t = max(*t, *f);
+}
+
+NOKPROBE_SYMBOL(krp_add_max);
+
+static void krp_add_ends(void *to, const void *from, size_t off)
+{
+	krp_sum(to + off, from + off, KRP_END_NR);
+}
+
+NOKPROBE_SYMBOL(krp_add_ends);
+
+static void krp_add_hist(void *to, const void *from, size_t off)
+{
+	krp_sum(to + off, from + off, KRP_HIST_BUCKETS);
+}
+
+NOKPROBE_SYMBOL(krp_add_hist);
+
+/* Not counted by walks: krp_snapshot() reads it. */
+static void krp_add_now(void *to, const void *from, size_t off)
+{
+}
+
+NOKPROBE_SYMBOL(krp_add_now);
+
+static void krp_add_whatif(void *to, const void *from, size_t off)
+{
+	struct krp_whatif *t = to + off;
+	const struct krp_whatif *f = from + off;
+	int i;
+
+	for (i = 0; i < KRP_WHATIF_NR; i++, t++, f++) {
+#define KRP_WHATIF_STAT(key, kind, ...) \
+		krp_add_##kind(t, f, offsetof(struct krp_whatif, key))
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_WHATIF_STAT
+	}
+}
+
+NOKPROBE_SYMBOL(krp_add_whatif);
+
+/* Add one set of totals into another, every counter as its row says. */
+static void krp_add(struct krp_totals *to, const struct krp_totals *from)
+{
+#define KRP_STAT(key, kind, ...) \
+	krp_add_##kind(to, from, offsetof(struct krp_totals, key))
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_STAT
+}
+
+NOKPROBE_SYMBOL(krp_add);
+
+/* One walk as the "walks" file and the ksm_rmap_walk event show it. */
+static void krp_fill_record(struct krp_record *r, struct krp_walk *w,
+			    enum krp_end end)
+{
+	struct krp_totals *s = &w->sum;
+
+	r->pid = task_pid_nr(current);
+	strscpy(r->comm, current->comm, sizeof(r->comm));
+	r->rmap_one = w->rmap_one;
+	r->mapcount = w->mapcount;
+	r->passes = w->loop.anon_vma ? w->wraps + 1 : 0;
+	r->end = end;
+	r->classify = w->classify;
+	r->loops = s->loops;
+	r->iterations = s->iterations;
+	r->skip_addr = s->skip_addr;
+	r->skip_mm = s->skip_mm;
+	r->hits = s->hits;
+	r->missed = s->missed_mappings;
+	r->max_hold_ns = s->max_hold_ns;
+	r->walk_ns = s->total_walk_ns;
+	r->victims = w->victims;
+	r->victim_max_ns = w->victim_max_ns;
+	r->victim_pid = w->victim_pid;
+	strscpy(r->victim_comm, w->victim_comm, sizeof(r->victim_comm));
+	r->tree_vmas = w->tree_vmas;
+	krp_mm_owner(w->tree_mm, &r->tree_pid, r->tree_comm);
+}
+
+NOKPROBE_SYMBOL(krp_fill_record);
+
+static void krp_record(const struct krp_record *r)
+{
+	unsigned long flags;
+	u64 seq;
+
+	raw_spin_lock_irqsave(&krp_ring_lock, flags);
+	seq = ++krp_ring_seq;
+	krp_ring[(seq - 1) % KRP_RECENT_WALKS] = *r;
+	krp_ring[(seq - 1) % KRP_RECENT_WALKS].seq = seq;
+	raw_spin_unlock_irqrestore(&krp_ring_lock, flags);
+}
+
+NOKPROBE_SYMBOL(krp_record);
+
+/* The "reset" file: zero every total and the ring, as krp_gen says above. */
+static void krp_reset(void)
+{
+	int cpu;
+
+	mutex_lock(&krp_reset_lock);
+	WRITE_ONCE(krp_gen, krp_gen + 1);	/* odd: new walks are dropped */
+	synchronize_rcu();			/* handlers in flight finish */
+	for_each_possible_cpu(cpu) {
+		memset(per_cpu_ptr(krp_stats, cpu), 0, sizeof(struct krp_totals));
+		memset(per_cpu_ptr(krp_victim_hist, cpu), 0, sizeof(struct krp_hist));
+	}
+	raw_spin_lock_irq(&krp_ring_lock);
+	memset(krp_ring, 0, sizeof(krp_ring));
+	krp_ring_seq = 0;
+	raw_spin_unlock_irq(&krp_ring_lock);
+	WRITE_ONCE(krp_missed_base, krp_missed_now());
+	atomic_long_set(&krp_walks_lost, 0);
+	WRITE_ONCE(krp_gen, krp_gen + 1);
+	mutex_unlock(&krp_reset_lock);
+}
+
+/* The walk's own hooks: it begins, and at its return is judged and added up. */
+
 /* rmap_walk_ksm(folio, rwc) entry: claim the instance for this task. */
 static int krp_walk_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -1373,45 +1555,8 @@ static int krp_walk_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 NOKPROBE_SYMBOL(krp_walk_ret);
 
-static struct kretprobe krp_walk_probe = {
-	.entry_handler	= krp_walk_entry,
-	.handler	= krp_walk_ret,
-	.data_size	= sizeof(struct krp_walk),
-};
-
-enum { KRP_P_FIRST, KRP_P_NEXT, KRP_P_LOCK, KRP_P_UNLOCK, KRP_P_NR };
-
-static const kprobe_pre_handler_t krp_pre[KRP_P_NR] = {
-	[KRP_P_FIRST]	= krp_first_pre,
-	[KRP_P_NEXT]	= krp_next_pre,
-	[KRP_P_LOCK]	= krp_lock_pre,
-	[KRP_P_UNLOCK]	= krp_unlock_pre,
-};
-
-/*
- * One kprobe per call site in rmap_walk_ksm(): it calls each function
- * once or twice (up_read() also as a tail call on the way out).
- */
-#define KRP_SITES_MAX	4
-static struct kprobe krp_probes[KRP_P_NR][KRP_SITES_MAX];
-static unsigned int krp_sites[KRP_P_NR];
-
-/* kprobe misses are counters of their own; a reset remembers a baseline. */
-static unsigned long krp_missed_base;
-
-static unsigned long krp_missed_now(void)
-{
-	unsigned long n = krp_walk_probe.kp.nmissed + krp_walk_probe.nmissed;
-	unsigned int k, i;
-
-	for (k = 0; k < KRP_P_NR; k++)
-		for (i = 0; i < krp_sites[k]; i++)
-			n += krp_probes[k][i].nmissed;
-	return n;
-}
-
 /* ------------------------------------------------------------------------
- * 5. Presentation
+ * 7. Presentation
  * ------------------------------------------------------------------------
  */
 static struct dentry *krp_dir;
@@ -1423,15 +1568,11 @@ static const char * const krp_layout_names[] = {
 	[KRP_LAYOUT_UNSUPPORTED] = "unsupported",
 };
 
-static const char * const krp_end_names[] = {
-	[KRP_END_COMPLETE]	= "complete",
-	[KRP_END_STOP]		= "stop",
-	[KRP_END_DONE]		= "done",
-	[KRP_END_CONTENDED]	= "contended",
-	[KRP_END_EMPTY]		= "empty",
-	[KRP_END_UNCOUNTED]	= "uncounted",
-};
-
+/*
+ * What the stats files show: the per-CPU totals added up, the counters
+ * read when shown (kind "now"), and the kprobes' own misses since the
+ * last reset in probe_misses.
+ */
 static struct krp_totals *krp_snapshot(void)
 {
 	struct krp_totals *t = kzalloc(sizeof(*t), GFP_KERNEL);
@@ -1441,6 +1582,9 @@ static struct krp_totals *krp_snapshot(void)
 		return NULL;
 	for_each_possible_cpu(cpu)
 		krp_add(t, per_cpu_ptr(krp_stats, cpu));
+	t->walks_lost = atomic_long_read(&krp_walks_lost);
+	t->walks_in_flight = atomic_read(&krp_active);
+	t->probe_misses += krp_missed_now() - READ_ONCE(krp_missed_base);
 	return t;
 }
 
@@ -1454,19 +1598,51 @@ static bool krp_classified(void)
 /*
  * One emitter for "stats" (key: value lines) and "stats.json" (one JSON
  * object, same keys, null for n/a): the file's i_private says which.
+ * @prefix: put before the keys of a group (walks_, whatif_v3_, ...)
+ * @classified, @victims: the conditions CLASSIFIED, VICTIMS of krp_shown
+ * @predicted: PREDICTED: in a what-if group, some loop was predicted
+ * @group_shown: the group's own row is shown (else its keys read n/a)
  */
 struct krp_out {
 	struct seq_file *m;
 	bool json;
 	bool first;
+	const char *prefix;
+	bool classified, victims, predicted, group_shown;
 };
+
+/* When a counter's value means something (the "shown" of its row). */
+enum krp_shown {
+	KRP_SHOWN_ALWAYS,
+	KRP_SHOWN_CLASSIFIED,
+	KRP_SHOWN_VICTIMS,
+	KRP_SHOWN_NONZERO,
+	KRP_SHOWN_PREDICTED,
+};
+
+static bool krp_shown(const struct krp_out *o, enum krp_shown s, u64 v)
+{
+	switch (s) {
+	case KRP_SHOWN_CLASSIFIED:
+		return o->group_shown && o->classified;
+	case KRP_SHOWN_VICTIMS:
+		return o->group_shown && o->victims;
+	case KRP_SHOWN_NONZERO:
+		return o->group_shown && v;
+	case KRP_SHOWN_PREDICTED:
+		return o->group_shown && o->predicted;
+	default:
+		return o->group_shown;
+	}
+}
 
 static void krp_key(struct krp_out *o, const char *key)
 {
 	if (o->json)
-		seq_printf(o->m, "%s\"%s\": ", o->first ? "{\n  " : ",\n  ", key);
+		seq_printf(o->m, "%s\"%s%s\": ", o->first ? "{\n  " : ",\n  ",
+			   o->prefix, key);
 	else
-		seq_printf(o->m, "%s: ", key);
+		seq_printf(o->m, "%s%s: ", o->prefix, key);
 	o->first = false;
 }
 
@@ -1487,101 +1663,107 @@ static void krp_show_str(struct krp_out *o, const char *key, const char *v)
 	seq_printf(o->m, o->json ? "\"%s\"" : "%s\n", v);
 }
 
-static void krp_show_whatif(struct krp_out *o, const char *name,
-			    const struct krp_whatif *wi, bool ok)
+/*
+ * Showing, by the kind of each row of ksm_rmap_probe_stats.h: the key
+ * (or keys) of the counter at @c, a field of the totals shown.
+ */
+static void krp_show_sum(struct krp_out *o, const char *key, const u64 *c,
+			 enum krp_shown s)
 {
-	char key[48];
+	krp_show_u64(o, key, *c, krp_shown(o, s, *c));
+}
 
-	const char * const names[] = {
-		"loops", "iterations", "max_loop_iterations", "missed",
-		"missed_walks", "truncated_loops",
-	};
-	const u64 vals[] = {
-		wi->loops, wi->iterations, wi->max_loop_iterations, wi->missed,
-		wi->missed_walks, wi->truncated_loops,
-	};
+static void krp_show_max(struct krp_out *o, const char *key, const u64 *c,
+			 enum krp_shown s)
+{
+	krp_show_sum(o, key, c, s);
+}
+
+static void krp_show_now(struct krp_out *o, const char *key, const u64 *c,
+			 enum krp_shown s)
+{
+	krp_show_sum(o, key, c, s);
+}
+
+/* in the "hist" file, not here */
+static void krp_show_hist(struct krp_out *o, const char *key, const u64 *c,
+			  enum krp_shown s)
+{
+}
+
+static const char * const krp_end_names[] = {
+	[KRP_END_COMPLETE]	= "complete",
+	[KRP_END_STOP]		= "stop",
+	[KRP_END_DONE]		= "done",
+	[KRP_END_CONTENDED]	= "contended",
+	[KRP_END_EMPTY]		= "empty",
+	[KRP_END_UNCOUNTED]	= "uncounted",
+};
+
+/* walks_complete, walks_stop, ...: how many walks ended each way */
+static void krp_show_ends(struct krp_out *o, const char *key, const u64 *c,
+			  enum krp_shown s)
+{
 	int i;
 
-	/*
-	 * Only loops over [0, ULONG_MAX] are predicted.  Where none was (a
-	 * kernel that already walks a narrow range, or no walk yet), there is
-	 * no prediction, and a 0 must not pose as one; the loop counts
-	 * (predicted, truncated) are counts either way.
-	 */
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(key, sizeof(key), "whatif_%s_%s", name, names[i]);
-		krp_show_u64(o, key, vals[i], ok && (i == 0 || wi->loops ||
-						     i == ARRAY_SIZE(names) - 1));
+	o->prefix = "walks_";
+	for (i = 0; i < KRP_END_NR; i++)
+		krp_show_sum(o, krp_end_names[i], &c[i], s);
+	o->prefix = "";
+}
+
+/*
+ * whatif_v3_loops, ...: only loops over [0, ULONG_MAX] are predicted.
+ * Where none was (a kernel that already walks a narrow range, or no walk
+ * yet), there is no prediction, and a 0 must not pose as one; the loop
+ * counts (predicted, truncated) are counts either way.
+ */
+static void krp_show_whatif(struct krp_out *o, const char *key,
+			    const struct krp_whatif *c, enum krp_shown s)
+{
+	static const char * const prefix[KRP_WHATIF_NR] = {
+		[KRP_WHATIF_V3] = "whatif_v3_",
+		[KRP_WHATIF_V4] = "whatif_v4_",
+	};
+	bool shown = krp_shown(o, s, 0);
+	const struct krp_whatif *wi;
+	int i;
+
+	for (i = 0; i < KRP_WHATIF_NR; i++) {
+		wi = &c[i];
+		o->group_shown = shown;
+		o->predicted = wi->loops;
+		o->prefix = prefix[i];
+#define KRP_WHATIF_STAT(key, kind, shown) \
+		krp_show_##kind(o, #key, (const void *)wi + \
+				offsetof(struct krp_whatif, key), KRP_SHOWN_##shown)
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_WHATIF_STAT
 	}
+	o->group_shown = true;
+	o->prefix = "";
 }
 
 static int krp_stats_show(struct seq_file *m, void *v)
 {
 	struct krp_totals *t = krp_snapshot();
-	struct krp_out o = { .m = m, .json = !!m->private, .first = true };
-	struct krp_out *out = &o;
-	bool c = krp_classified();
-	int i;
+	struct krp_out o = {
+		.m = m, .json = !!m->private, .first = true, .prefix = "",
+		.classified = krp_classified(), .victims = !!krp_lock_tp[1],
+		.group_shown = true,
+	};
 
 	if (!t)
 		return -ENOMEM;
-	krp_show_u64(out, "walks", t->walks, true);
-	krp_show_u64(out, "loops", t->loops, true);
-	krp_show_u64(out, "iterations", t->iterations, true);
-	krp_show_u64(out, "skip_addr", t->skip_addr, c);
-	krp_show_u64(out, "skip_mm", t->skip_mm, c);
-	krp_show_u64(out, "skip_invalid", t->skip_invalid, c);
-	krp_show_u64(out, "hits", t->hits, c);
-	krp_show_u64(out, "max_loop_iterations", t->max_loop_iterations, true);
-	krp_show_u64(out, "max_loop_skip_addr", t->max_loop_skip_addr, c);
-	krp_show_u64(out, "max_loop_skip_mm", t->max_loop_skip_mm, c);
-	krp_show_u64(out, "max_hold_ns", t->max_hold_ns, true);
-	krp_show_u64(out, "total_hold_ns", t->total_hold_ns, true);
-	krp_show_u64(out, "module_hold_ns", t->module_hold_ns, true);
-	krp_show_u64(out, "max_module_hold_ns", t->max_module_hold_ns, true);
-	krp_show_u64(out, "max_walk_ns", t->max_walk_ns, true);
-	krp_show_u64(out, "total_walk_ns", t->total_walk_ns, true);
-	krp_show_u64(out, "range_full_loops", t->range_full_loops, true);
-	krp_show_u64(out, "range_narrow_loops", t->range_narrow_loops, true);
-	krp_show_u64(out, "range_index_loops", t->range_index_loops, c);
-	krp_show_u64(out, "trylock_contended", t->trylock_contended, true);
-	krp_show_u64(out, "max_wait_ns", t->max_wait_ns, true);
-	krp_show_u64(out, "total_wait_ns", t->total_wait_ns, true);
-	krp_show_u64(out, "victim_waits", t->victim_waits, !!krp_lock_tp[1]);
-	krp_show_u64(out, "victim_late_waits", t->victim_late_waits, !!krp_lock_tp[1]);
-	krp_show_u64(out, "victim_max_wait_ns", t->victim_max_wait_ns, !!krp_lock_tp[1]);
-	krp_show_u64(out, "victim_total_wait_ns", t->victim_total_wait_ns, !!krp_lock_tp[1]);
-	krp_show_u64(out, "max_tree_vmas", t->max_tree_vmas, !!t->max_tree_vmas);
-	krp_show_u64(out, "incomplete_walks", t->incomplete_walks, c);
-	krp_show_u64(out, "missed_mappings", t->missed_mappings, c);
-	krp_show_u64(out, "unlisted_walks", t->unlisted_walks, c);
-	krp_show_u64(out, "unlisted_missed", t->unlisted_missed, c);
-	krp_show_u64(out, "found_mappings", t->found_mappings, c);
-	krp_show_u64(out, "unknown_overflow_walks", t->unknown_overflow_walks, c);
-	krp_show_u64(out, "unknown_waiter_walks", t->unknown_waiter_walks, c);
-	krp_show_u64(out, "raced_walks", t->raced_walks, c);
-	krp_show_u64(out, "remove_walks", t->remove_walks, c);
-	krp_show_u64(out, "remove_unconfirmed", t->remove_unconfirmed, c);
-	krp_show_u64(out, "remove_unpaired", t->remove_unpaired, c);
-	krp_show_u64(out, "walks_complete", t->ends[KRP_END_COMPLETE], true);
-	krp_show_u64(out, "walks_stop", t->ends[KRP_END_STOP], true);
-	krp_show_u64(out, "walks_done", t->ends[KRP_END_DONE], true);
-	krp_show_u64(out, "walks_contended", t->ends[KRP_END_CONTENDED], true);
-	krp_show_u64(out, "walks_empty", t->ends[KRP_END_EMPTY], true);
-	krp_show_u64(out, "walks_uncounted", t->ends[KRP_END_UNCOUNTED], true);
-	krp_show_u64(out, "unclassified_loops", t->unclassified_loops, true);
-	krp_show_u64(out, "uncounted_loops", t->uncounted_loops, true);
-	for (i = 0; i < KRP_WHATIF_NR; i++)
-		krp_show_whatif(out, i == KRP_WHATIF_V3 ? "v3" : "v4",
-				&t->whatif[i], c);
-	krp_show_u64(out, "walks_lost", atomic_long_read(&krp_walks_lost), true);
-	krp_show_u64(out, "walks_in_flight", atomic_read(&krp_active), true);
-	krp_show_u64(out, "anomalies", t->anomalies, true);
-	krp_show_u64(out, "probe_misses", t->probe_misses +
-		     (krp_missed_now() - READ_ONCE(krp_missed_base)), true);
-	krp_show_str(out, "layout", krp_layout_names[READ_ONCE(krp_layout)]);
-	krp_show_u64(out, "enabled", READ_ONCE(enable), true);
-	krp_show_u64(out, "count", READ_ONCE(count), true);
+#define KRP_STAT(key, kind, shown) \
+	krp_show_##kind(&o, #key, (const void *)t + offsetof(struct krp_totals, key), \
+			KRP_SHOWN_##shown)
+#include "ksm_rmap_probe_stats.h"
+#undef KRP_STAT
+	/* the module's state, after the counters */
+	krp_show_str(&o, "layout", krp_layout_names[READ_ONCE(krp_layout)]);
+	krp_show_u64(&o, "enabled", READ_ONCE(enable), true);
+	krp_show_u64(&o, "count", READ_ONCE(count), true);
 	if (o.json)
 		seq_puts(m, "\n}\n");
 	kfree(t);
@@ -1589,7 +1771,7 @@ static int krp_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(krp_stats);
 
-static void krp_show_hist(struct seq_file *m, const char *name, const u64 *h)
+static void krp_hist_lines(struct seq_file *m, const char *name, const u64 *h)
 {
 	int i;
 
@@ -1610,14 +1792,14 @@ static int krp_hist_show(struct seq_file *m, void *v)
 	if (!t)
 		return -ENOMEM;
 	seq_puts(m, "# log2 histograms (per loop; victim waits: per wait): name low high count\n");
-	krp_show_hist(m, "hold_ns", t->hist_hold);
-	krp_show_hist(m, "iterations", t->hist_iter);
+	krp_hist_lines(m, "hold_ns", t->hist_hold);
+	krp_hist_lines(m, "iterations", t->hist_iter);
 	/* the victim waits' buckets, summed into a spare array */
 	memset(t->hist_hold, 0, sizeof(t->hist_hold));
 	for_each_possible_cpu(cpu)
 		for (i = 0; i < KRP_HIST_BUCKETS; i++)
 			t->hist_hold[i] += per_cpu_ptr(krp_victim_hist, cpu)->b[i];
-	krp_show_hist(m, "victim_wait_ns", t->hist_hold);
+	krp_hist_lines(m, "victim_wait_ns", t->hist_hold);
 	kfree(t);
 	return 0;
 }
@@ -1691,27 +1873,6 @@ static int krp_parse(const char __user *ubuf, size_t len, loff_t *ppos,
 	return 0;
 }
 
-static void krp_reset(void)
-{
-	int cpu;
-
-	mutex_lock(&krp_reset_lock);
-	WRITE_ONCE(krp_gen, krp_gen + 1);	/* odd: new walks are dropped */
-	synchronize_rcu();			/* handlers in flight finish */
-	for_each_possible_cpu(cpu) {
-		memset(per_cpu_ptr(krp_stats, cpu), 0, sizeof(struct krp_totals));
-		memset(per_cpu_ptr(krp_victim_hist, cpu), 0, sizeof(struct krp_hist));
-	}
-	raw_spin_lock_irq(&krp_ring_lock);
-	memset(krp_ring, 0, sizeof(krp_ring));
-	krp_ring_seq = 0;
-	raw_spin_unlock_irq(&krp_ring_lock);
-	WRITE_ONCE(krp_missed_base, krp_missed_now());
-	atomic_long_set(&krp_walks_lost, 0);
-	WRITE_ONCE(krp_gen, krp_gen + 1);
-	mutex_unlock(&krp_reset_lock);
-}
-
 static ssize_t krp_reset_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
@@ -1744,56 +1905,6 @@ static int krp_flag_open(struct inode *inode, struct file *file)
 	return single_open(file, krp_flag_show, inode->i_private);
 }
 
-/*
- * count=1 probes every iter_next() call: exact iterations and skips, but
- * each iteration pays for the probe, inside the lock hold.  count=0 turns
- * that probe off (the call instruction is put back) and times the lock
- * and the walk only.  A loop that spans a switch is counted as neither.
- */
-static DEFINE_MUTEX(krp_count_lock);
-
-/* Arm or disarm the call-site probes of kind @k. */
-static int krp_arm_sites(unsigned int k, bool on)
-{
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < krp_sites[k]; i++) {
-		ret = on ? enable_kprobe(&krp_probes[k][i]) :
-			   disable_kprobe(&krp_probes[k][i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int krp_next_sites(bool on)
-{
-	return krp_arm_sites(KRP_P_NEXT, on);
-}
-
-static int krp_set_count(bool on)
-{
-	int ret;
-
-	if (!READ_ONCE(enable)) {	/* disarmed: armed as @on at enable */
-		WRITE_ONCE(count, on);
-		WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
-		return 0;
-	}
-	if (on) {
-		ret = krp_next_sites(true);
-		if (ret)
-			return ret;
-	}
-	WRITE_ONCE(count, on);
-	smp_wmb();	/* a loop that sees the new generation sees @count */
-	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
-	if (!on)
-		return krp_next_sites(false);
-	return 0;
-}
-
 /* A write of 0 or 1 to "count" or "enable": @set switches @flag. */
 static ssize_t krp_switch_write(const char __user *ubuf, size_t len,
 				loff_t *ppos, bool *flag, int (*set)(bool on))
@@ -1814,34 +1925,6 @@ static ssize_t krp_count_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
 	return krp_switch_write(ubuf, len, ppos, &count, krp_set_count);
-}
-
-/*
- * enable=0 disarms every probe (the call instructions and the walk's entry
- * are put back): a disabled module costs nothing, KSM walks included.  A
- * loop or walk that spans a switch is counted as uncounted, as for count.
- */
-static int krp_set_enable(bool on)
-{
-	unsigned int k;
-	int ret = 0;
-
-	WRITE_ONCE(krp_count_gen, krp_count_gen + 1);
-	if (!on) {
-		WRITE_ONCE(enable, false);
-		ret = disable_kretprobe(&krp_walk_probe);
-		for (k = 0; k < KRP_P_NR && !ret; k++)
-			ret = krp_arm_sites(k, false);
-		return ret;
-	}
-	for (k = 0; k < KRP_P_NR && !ret; k++)
-		if (k != KRP_P_NEXT || READ_ONCE(count))
-			ret = krp_arm_sites(k, true);
-	if (!ret)
-		ret = enable_kretprobe(&krp_walk_probe);
-	if (!ret)
-		WRITE_ONCE(enable, true);
-	return ret;
 }
 
 static ssize_t krp_enable_write(struct file *file, const char __user *ubuf,
@@ -1869,7 +1952,7 @@ static const struct file_operations krp_count_fops = {
 };
 
 /* ------------------------------------------------------------------------
- * Module init and exit
+ * 8. Init and exit
  * ------------------------------------------------------------------------
  */
 

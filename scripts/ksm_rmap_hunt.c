@@ -61,31 +61,20 @@
  * Exit 0 when the scenario ran (stuck pages are a result, not an error).
  *
  * Build: gcc -O2 -static -Wall -Wextra -Werror -o ksm_rmap_hunt \
- *            ksm_rmap_hunt.c
+ *            ksm_rmap_hunt.c           (with krp_user.h next to it)
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#ifndef MPOL_MF_MOVE_ALL
-#define MPOL_MF_MOVE_ALL (1 << 2)
-#endif
+#define KRP_PROG "hunt"
+#include "krp_user.h"
+
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
@@ -108,7 +97,6 @@ struct uffdio_move {
 };
 #endif
 
-#define KSM_DIR "/sys/kernel/mm/ksm/"
 #define MAXW 8		/* workers */
 #define MAXR 16		/* regions per worker */
 #define SLOTS 48	/* arena slots */
@@ -167,20 +155,6 @@ static unsigned long arena;
 static struct region reg[MAXR];
 static uint64_t uniq;
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("hunt: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (%s)\n", strerror(err));
-	exit(1);
-}
-
 static uint64_t splitmix(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -193,40 +167,6 @@ static uint64_t splitmix(uint64_t *s)
 static uint32_t rnd(uint64_t *s, uint32_t n)
 {
 	return n ? (uint32_t)(splitmix(s) % n) : 0;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void write_file(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), ret;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		die(errno, "open %s", path);
-	ret = write(fd, val, len);
-	if (ret != len)
-		die(ret < 0 ? errno : EIO, "write '%s' to %s", val, path);
-	close(fd);
-}
-
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
 }
 
 /* ---- the generator: seed -> operations ---- */
@@ -1152,11 +1092,11 @@ static void collect(int w, int pm, int kpf)
 		if (s < arena || e > slot_addr(SLOTS))
 			continue;
 		for (a = s; a < e; a += ps) {
-			if (pread(pm, &ent, 8, a / ps * 8) != 8)
+			if (pagemap_entry(pm, a, ps, &ent))
 				die(errno, "read pagemap of w%d", w);
-			if (!(ent >> 63 & 1))
+			if (!(ent & PM_PRESENT))
 				continue;	/* not present */
-			ent &= (1ULL << 55) - 1;
+			ent &= PM_PFN_MASK;
 			if (!ent)
 				die(EPERM, "no PFN in pagemap (not root?)");
 			if (pread(kpf, &flags, 8, ent * 8) != 8)
@@ -1186,14 +1126,10 @@ static int cmp_map(const void *x, const void *y)
 	return p->addr < q->addr ? -1 : p->addr > q->addr;
 }
 
+/* NUMA node of worker @w's page at @addr, or -errno */
 static int node_of(int w, unsigned long addr)
 {
-	void *pages[1] = { (void *)addr };
-	int status = INT_MIN;
-
-	if (syscall(__NR_move_pages, pids[w], 1UL, pages, NULL, &status, 0))
-		return -errno;
-	return status;
+	return page_node(pids[w], (void *)addr);
 }
 
 /*
@@ -1328,8 +1264,8 @@ static int still_mapped(struct mapping *m)
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
-	if (pread(fd, &ent, 8, m->addr / ps * 8) == 8)
-		ret = (ent >> 63 & 1) && (ent & ((1ULL << 55) - 1)) == m->pfn;
+	if (!pagemap_entry(fd, m->addr, ps, &ent))
+		ret = (ent & PM_PRESENT) && (ent & PM_PFN_MASK) == m->pfn;
 	close(fd);
 	return ret;
 }

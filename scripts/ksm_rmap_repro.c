@@ -62,32 +62,18 @@
  * a measured result, not an error: exit is 0 once setup has succeeded.
  *
  * Build: gcc -O2 -static -Wall -Wextra -Werror -o ksm_rmap_repro \
- *            ksm_rmap_repro.c
+ *            ksm_rmap_repro.c          (with krp_user.h next to it)
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#ifndef MPOL_MF_MOVE_ALL
-#define MPOL_MF_MOVE_ALL (1 << 2)
-#endif
-
-#define KSM_DIR "/sys/kernel/mm/ksm/"
+#define KRP_PROG "repro"
+#include "krp_user.h"
 
 enum mode {
 	MODE_SPLIT, MODE_FORK, MODE_MREMAP, MODE_SWAP, MODE_MOVE, MODE_IDLE,
@@ -122,69 +108,12 @@ static const char *const race_names[] = {
 static long moves_done, migrated_count, failed_count;
 static size_t page_size;
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs("repro: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (%s)\n", strerror(err));
-	exit(1);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static volatile sig_atomic_t stop_loop;
 
 static void on_sigterm(int sig)
 {
 	(void)sig;
 	stop_loop = 1;
-}
-
-static long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000L;
-}
-
-static void write_file(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), ret;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		die(errno, "open %s", path);
-	ret = write(fd, val, len);
-	if (ret != len)
-		die(ret < 0 ? errno : EIO, "write '%s' to %s", val, path);
-	close(fd);
-}
-
-/* Returns the first number in @path, or -1 if it cannot be read. */
-static long read_long(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long v;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
 }
 
 static void ksm_set(const char *name, const char *val)
@@ -343,17 +272,6 @@ static void wait_merge(long want)
 		ksm_set("run", "0");
 }
 
-/* Node of the page at @addr of process @pid (0: this one), or -errno. */
-static int page_node(long pid, void *addr)
-{
-	void *pages[1] = { addr };
-	int status = INT_MIN;
-
-	if (syscall(__NR_move_pages, pid, 1UL, pages, NULL, &status, 0) < 0)
-		return -errno;
-	return status;
-}
-
 /* Migrate the page at @addr of process @pid (0: this one) to the other node. */
 static void do_move_pid(long pid, void *addr, int verbose)
 {
@@ -459,18 +377,16 @@ static long region_swap_kb(char *start, char *end)
 /* Is the page at @addr swapped out (pagemap bit 62)?  -1 if unknown. */
 static int page_swapped(void *addr)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY);
+	int fd = open("/proc/self/pagemap", O_RDONLY), n;
 	uint64_t ent;
-	ssize_t n;
 
 	if (fd < 0)
 		return -1;
-	n = pread(fd, &ent, sizeof(ent),
-		  (off_t)((uintptr_t)addr / page_size) * sizeof(ent));
+	n = pagemap_entry(fd, (unsigned long)addr, page_size, &ent);
 	close(fd);
-	if (n != sizeof(ent))
+	if (n)
 		return -1;
-	return !!(ent & (1ULL << 62));
+	return !!(ent & PM_SWAP);
 }
 
 static void print_swap_state(const char *when, char *addr)
@@ -524,14 +440,6 @@ static void do_reclaim(char *addr)
 	       i, failed, s0, s2, s0 == 1 && s2 == 1 ? "yes" : "no");
 }
 
-static long ns_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /*
  * --victim: a thread on the other CPU keeps taking the region's anon_vma
  * lock for write while the walks run: mprotect() of one PROT_READ page to
@@ -562,11 +470,11 @@ static void *victim_main(void *arg)
 	for (i = 0; !__atomic_load_n(&victim.stop, __ATOMIC_ACQUIRE); i++) {
 		if (opt.victim_rt)
 			usleep(opt.victim_rt);
-		t = ns_now();
+		t = now_ns();
 		if (mprotect(victim.page, page_size,
 			     i & 1 ? PROT_READ : PROT_READ | PROT_WRITE))
 			die(errno, "victim mprotect");
-		t = ns_now() - t;
+		t = now_ns() - t;
 		victim.calls++;
 		victim.total_ns += t;
 		if (t > victim.max_ns)
@@ -631,7 +539,7 @@ struct idle_cost {
 
 static void idle_add(struct idle_cost *c, long t0)
 {
-	long t = ns_now() - t0;
+	long t = now_ns() - t0;
 
 	c->total += t;
 	c->n++;
@@ -649,14 +557,14 @@ static void do_idle(void)
 
 	memset(a, 1, 3 * page_size);	/* an anon_vma, and 3 pages */
 	for (i = 0; i < n; i++) {
-		t = ns_now();
+		t = now_ns();
 		if (mincore(a, page_size, vec))
 			die(errno, "mincore");
 		idle_add(&mincore_c, t);
 	}
 	/* split the middle page off and merge it back: the anon_vma lock */
 	for (i = 0; i < n; i++) {
-		t = ns_now();
+		t = now_ns();
 		if (mprotect(a + page_size, page_size,
 			     i & 1 ? PROT_READ | PROT_WRITE : PROT_READ))
 			die(errno, "mprotect");
@@ -665,13 +573,13 @@ static void do_idle(void)
 	if (mprotect(a + page_size, page_size, PROT_READ | PROT_WRITE))
 		die(errno, "mprotect");
 	for (i = 0; i < n; i++) {
-		t = ns_now();
+		t = now_ns();
 		p = map_pages(1);
 		munmap(p, page_size);
 		idle_add(&mmap_c, t);
 	}
 	for (i = 0; i < n; i++) {
-		t = ns_now();
+		t = now_ns();
 		p = map_pages(1);
 		p[0] = 1;	/* fault a page in, then zap it */
 		munmap(p, page_size);
@@ -679,7 +587,7 @@ static void do_idle(void)
 	}
 	/* migrations of a plain anonymous page: rmap_walk_anon() twice */
 	for (i = 0; i < n / 10 + 1; i++) {
-		t = ns_now();
+		t = now_ns();
 		do_move(a, 0);
 		idle_add(&move_c, t);
 	}
@@ -829,16 +737,15 @@ static void strangers_start(uint64_t seed, int go[2], pid_t *pids)
 /* Physical address of the page at @addr of this process, or die. */
 static unsigned long phys_addr(void *addr)
 {
-	off_t off = (unsigned long)addr / page_size * sizeof(uint64_t);
 	int fd = open("/proc/self/pagemap", O_RDONLY);
 	uint64_t e = 0;
 
-	if (fd < 0 || pread(fd, &e, sizeof(e), off) != sizeof(e))
+	if (fd < 0 || pagemap_entry(fd, (unsigned long)addr, page_size, &e))
 		die(errno, "read /proc/self/pagemap");
 	close(fd);
-	if (!(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1)))
+	if (!(e & PM_PRESENT) || !(e & PM_PFN_MASK))
 		die(EPERM, "no PFN for %p in /proc/self/pagemap (not root?)", addr);
-	return (e & ((1ULL << 55) - 1)) * page_size;
+	return (e & PM_PFN_MASK) * page_size;
 }
 
 #define DAMON_DIR "/sys/kernel/mm/damon/admin/kdamonds/"

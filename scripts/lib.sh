@@ -18,8 +18,11 @@
 # (default ${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe).
 
 KRP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The module's sources (what a build copies, what lint checks).
-KRP_SOURCES=(ksm_rmap_probe.c ksm_rmap_probe.h ksm_rmap_probe_trace.h Kbuild)
+# The module's sources: its C files (what checkpatch checks) and, with
+# Kbuild, what a build copies.
+KRP_C_SOURCES=(ksm_rmap_probe.c ksm_rmap_probe.h ksm_rmap_probe_quirks.h
+	ksm_rmap_probe_stats.h ksm_rmap_probe_trace.h)
+KRP_SOURCES=("${KRP_C_SOURCES[@]}" Kbuild)
 KRP_CACHE=${KRP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ksm_rmap_probe}
 mkdir -p "$KRP_CACHE"
 
@@ -736,9 +739,10 @@ krp_checkpatch() {
 
 # krp_build_static SRC OUTDIR [ARCH]: SRC (a C file of this tree) built
 # static into OUTDIR, named after it; prints its path.  For an ARCH other
-# than the host's it is cross-built in the trixie chroot, into OUTDIR/ARCH.
+# than the host's it is cross-built in the trixie chroot, into OUTDIR/ARCH,
+# with the headers next to SRC (scripts/krp_user.h).
 krp_build_static() {
-	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp me=$BASHPID
+	local src=$KRP_TOP/$1 arch=${3:-} bin root tmp me=$BASHPID hdrs
 	[ -n "$arch" ] || arch=$(krp_host_arch)
 	# built aside and renamed: parallel jobs may build it at the same time
 	# while another packs it ($BASHPID: a job is a subshell, whose $$ is
@@ -754,7 +758,8 @@ krp_build_static() {
 		root=$(krp_arch_chroot "$arch") || exit 1
 		tmp=/tmp/krp-static-$me
 		krp_sudo mkdir -p "$root$tmp"
-		krp_sudo cp "$src" "$root$tmp/"
+		mapfile -t hdrs < <(find "$(dirname "$src")" -maxdepth 1 -name '*.h')
+		krp_sudo cp "$src" "${hdrs[@]}" "$root$tmp/"
 		krp_sudo chroot "$root" "$(krp_arch_triplet "$arch")-gcc" -O2 -static \
 			-Wall -Wextra -Werror -o "$tmp/out" "$tmp/$(basename "$1")" ||
 			{ krp_sudo rm -rf "${root:?}$tmp"; krp_die "$1: build for $arch failed"; }

@@ -135,7 +135,7 @@ done
 krp_need_pkgs shellcheck jq
 cp=$(krp_checkpatch)
 eq "checkpatch.pl --strict: no errors, warnings or checks in the module (and tests/krp_die)" "" \
-	"$(cd "$KRP_TOP"; perl "$cp" --no-tree --strict --terse -f "${KRP_SOURCES[@]:0:3}" tests/krp_die/krp_die.c 2>&1 | grep -E 'ERROR|WARNING|CHECK')"
+	"$(cd "$KRP_TOP"; perl "$cp" --no-tree --strict --terse -f "${KRP_C_SOURCES[@]}" tests/krp_die/krp_die.c 2>&1 | grep -E 'ERROR|WARNING|CHECK')"
 eq "shellcheck: scripts and tests clean" "" \
 	"$(cd "$KRP_TOP" && { shellcheck -x tests/run.sh scripts/*.sh .ci/run
 		shellcheck -s sh scripts/guest/*.sh scripts/guest/init scripts/ksm-rmap-stat; } 2>&1 | head -20)"
