@@ -391,10 +391,10 @@ static int page_swapped(void *addr)
 
 static void print_swap_state(const char *when, char *addr)
 {
-	printf("repro: %s pages_shared=%ld pages_sharing=%ld swap_kb=%ld\n",
+	printf("repro: %s pages_shared=%ld pages_sharing=%ld swap_kb=%ld page_kb=%zu\n",
 	       when, read_long(KSM_DIR "pages_shared"),
 	       read_long(KSM_DIR "pages_sharing"),
-	       region_swap_kb(addr, addr + 3 * page_size));
+	       region_swap_kb(addr, addr + 3 * page_size), page_size / 1024);
 }
 
 /*
