@@ -96,15 +96,16 @@ krp_host_setup() {
 
 KRP_TABLE=$KRP_TOP/scripts/kernels.tsv
 
-# krp_table: the table's rows, "name kind from what walk sets arch".
-krp_table() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE" | awk '$2 != "source"'; }
+# krp_table: the table's kernel rows, "name kind from what walk sets arch";
+# krp_rows: every row, the source rows (kind "source") too.
+krp_table() { krp_rows | awk '$2 != "source"'; }
+krp_rows() { grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE"; }
 
 # krp_source_pkg USE: the linux-source package the table's source rows
 # give for USE (checkpatch, selftests, rmapst).
 krp_source_pkg() {
 	local p
-	p=$(grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE" |
-		awk -v u="$1" '$2 == "source" && "," $6 "," ~ "," u "," {print $4; exit}')
+	p=$(krp_rows | awk -v u="$1" '$2 == "source" && "," $6 "," ~ "," u "," {print $4; exit}')
 	[ -n "$p" ] || krp_die "scripts/kernels.tsv has no source row for $1"
 	echo "$p"
 }
@@ -349,8 +350,7 @@ krp_kernels_in() {
 # its source row in the table.
 krp_source_suite() {
 	local s
-	s=$(grep -Ev '^[[:space:]]*(#|$)' "$KRP_TABLE" |
-		awk -v p="$1" '$2 == "source" && $4 == p {print $3; exit}')
+	s=$(krp_rows | awk -v p="$1" '$2 == "source" && $4 == p {print $3; exit}')
 	[ -n "$s" ] || krp_die "$1: scripts/kernels.tsv has no source row for it"
 	echo "$s"
 }
